@@ -1,0 +1,214 @@
+//! keyward's benchmark: what a call through keyward costs over the same call
+//! made directly, in the same run; cold start of `keyward serve` to its
+//! `initialize` answer; peak memory.
+//!
+//! Run with `bench/run` (it builds the release binary, sets up a throw-away
+//! home and, when available, a real Secret Service so that the vault key
+//! comes from the OS store as on a desktop).
+//!
+//! Usage: keyward-bench KEYWARD_BIN KEYWARD_HOME [calls]
+
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+struct Serve {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: tokio::io::Lines<BufReader<ChildStdout>>,
+    next_id: u64,
+}
+
+impl Serve {
+    async fn start(bin: &str) -> Serve {
+        let mut child = Command::new(bin)
+            .arg("serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn keyward serve");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        Serve {
+            child,
+            stdin,
+            stdout,
+            next_id: 1,
+        }
+    }
+
+    async fn request(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let msg =
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let mut line = serde_json::to_vec(&msg).unwrap();
+        line.push(b'\n');
+        self.stdin.write_all(&line).await.unwrap();
+        loop {
+            let l = self
+                .stdout
+                .next_line()
+                .await
+                .unwrap()
+                .expect("keyward closed stdout");
+            let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+            if v.get("id").and_then(|i| i.as_u64()) == Some(id) {
+                return v;
+            }
+        }
+    }
+
+    async fn initialize(&mut self) {
+        let r = self
+            .request(
+                "initialize",
+                serde_json::json!({"protocolVersion": "2025-11-25", "capabilities": {},
+                                   "clientInfo": {"name": "keyward-bench", "version": "0"}}),
+            )
+            .await;
+        assert!(r.get("result").is_some(), "initialize failed: {r}");
+        self.stdin
+            .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")
+            .await
+            .unwrap();
+    }
+
+    fn peak_rss_kib(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+    }
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+async fn upstream() -> String {
+    let app = axum::Router::new().fallback(|| async {
+        (
+            [("content-type", "application/json")],
+            r#"{"id":"ch_1","object":"charge","amount":500}"#,
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Without TCP_NODELAY every answer waits on Nagle + delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let bin = args
+        .get(1)
+        .expect("usage: keyward-bench KEYWARD_BIN KEYWARD_HOME [calls]");
+    let home = args
+        .get(2)
+        .expect("usage: keyward-bench KEYWARD_BIN KEYWARD_HOME [calls]");
+    let calls: usize = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(2000);
+
+    let origin = upstream().await;
+    std::fs::write(
+        format!("{home}/keyward.toml"),
+        format!(
+            "[services.bench]\nbase_url = \"{origin}\"\nauth = {{ type = \"bearer\", secret = \"bench_token\" }}\n\
+             [[services.bench.rules]]\naction = \"allow\"\nmethods = [\"GET\"]\npaths = [\"/v1/charges/**\"]\n"
+        ),
+    )
+    .unwrap();
+
+    // Cold start: spawn to `initialize` answer.
+    let mut starts = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let mut s = Serve::start(bin).await;
+        s.initialize().await;
+        starts.push(t.elapsed());
+        drop(s);
+    }
+    starts.sort();
+
+    // Added latency: the same GET, directly and through keyward, interleaved.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
+    let direct_url = format!("{origin}/v1/charges/ch_1");
+    let mut s = Serve::start(bin).await;
+    s.initialize().await;
+    let params = serde_json::json!({"name": "http_request",
+        "arguments": {"service": "bench", "method": "GET", "path": "/v1/charges/ch_1"}});
+    let (mut direct, mut through) = (Vec::new(), Vec::new());
+    for i in 0..(calls + 200) {
+        let t = Instant::now();
+        let r = client
+            .get(&direct_url)
+            .header("authorization", "Bearer x")
+            .send()
+            .await
+            .unwrap();
+        let _ = r.bytes().await.unwrap();
+        let d = t.elapsed();
+        let t = Instant::now();
+        let r = s.request("tools/call", params.clone()).await;
+        let k = t.elapsed();
+        assert_eq!(
+            r["result"]["isError"],
+            serde_json::json!(false),
+            "call failed: {r}"
+        );
+        if i >= 200 {
+            direct.push(d);
+            through.push(k);
+        }
+    }
+    direct.sort();
+    through.sort();
+    let rss = s.peak_rss_kib();
+
+    println!(
+        "keyward bench ({calls} calls after 200 warm-up, {} cold starts)",
+        starts.len()
+    );
+    println!(
+        "cold start to initialize answer: median {:.1} ms, min {:.1} ms",
+        us(pct(&starts, 0.5)) / 1000.0,
+        us(starts[0]) / 1000.0
+    );
+    for (name, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)] {
+        let (d, k) = (pct(&direct, p), pct(&through, p));
+        println!(
+            "{name}: direct {:>7.1} µs   through keyward {:>7.1} µs   added {:>7.1} µs",
+            us(d),
+            us(k),
+            us(k) - us(d)
+        );
+    }
+    if let Some(kib) = rss {
+        println!("peak RSS of keyward serve: {:.1} MiB", kib as f64 / 1024.0);
+    }
+}

@@ -1,0 +1,70 @@
+//! The tamper-evident audit log: one JSON line per call (denied calls
+//! included), each chained to the previous one by SHA-256.
+//!
+//! # Format
+//!
+//! Each line is a [`Record`]: `seq` (1, 2, 3, …), `ts` (RFC 3339, UTC),
+//! `prev`, the [`Event`] fields, and `hash`, in that order, exactly as
+//! serde_json serialises a `Record` (compact, no spaces; absent options are
+//! omitted). Agent-supplied strings are JSON-escaped, so they cannot start a
+//! new line.
+//!
+//! # Hash definition
+//!
+//! `hash` is the lowercase hex SHA-256 of the line's own bytes with the
+//! trailing `,"hash":"<64 hex>"` removed — that is, the compact serde_json
+//! serialisation of the record without its `hash` field, fields in
+//! declaration order, ending in `}`. `prev` of record *n* is `hash` of
+//! record *n − 1*; the first record has 64 zeros.
+//!
+//! The verifier hashes the raw line bytes, not a re-serialisation of the
+//! parsed record, so *any* change to a line (an added field, changed
+//! whitespace, a different escape) breaks its hash; it never depends on
+//! serde round-tripping. To check a log without keyward:
+//!
+//! ```sh
+//! prev=0000000000000000000000000000000000000000000000000000000000000000
+//! n=0
+//! while IFS= read -r line; do
+//!   n=$((n+1))
+//!   h=$(printf '%s' "$line" | sed -E 's/,"hash":"[0-9a-f]{64}"}$/}/' | sha256sum | cut -d' ' -f1)
+//!   stored=$(printf '%s' "$line" | jq -r .hash)
+//!   [ "$h" = "$stored" ] || echo "line $n: edited"
+//!   [ "$prev" = "$(printf '%s' "$line" | jq -r .prev)" ] || echo "line $n: chain broken"
+//!   prev=$stored
+//! done < audit.jsonl
+//! ```
+//!
+//! (`jq -cj 'del(.hash)' | sha256sum` gives the same bytes for ordinary
+//! records, but jq's escaping of unusual characters may differ from
+//! serde_json's; the `sed` form is exact.)
+//!
+//! # What the chain does and does not prove
+//!
+//! [`verify`] detects an edited record, a removed, reordered or inserted
+//! record, and a garbled or torn line, and names the first bad line. It does
+//! **not** stop someone who can write the file from recomputing the whole
+//! chain after an edit, nor from cutting records off the end (the shortened
+//! log is still a valid chain). Both need the head ([`VerifyReport::head`])
+//! to be anchored somewhere the writer cannot reach — a later addition.
+//!
+//! # Writing
+//!
+//! [`AuditLog::append`] takes an exclusive OS lock on the file around each
+//! append, so several keyward processes can share one log; when another
+//! process has appended since, the chain continues from its record. The
+//! record is handed to the OS before `append` returns (no fsync). A file that
+//! ends in a torn line, or that shrank, is refused rather than extended.
+//! Records must not contain secrets: the gateway scrubs `error` and the
+//! other strings before calling `append`.
+
+mod error;
+mod log;
+mod read;
+mod record;
+mod tail;
+
+pub use error::{AuditError, Problem, VerifyError};
+pub use log::AuditLog;
+pub use read::{VerifyReport, read_last, read_records, verify};
+pub use record::{Event, GENESIS_PREV, Record};

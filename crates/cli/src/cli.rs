@@ -1,0 +1,117 @@
+//! Command-line arguments. Secret values are never arguments: they come
+//! from stdin or a prompt.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "keyward",
+    version,
+    about = "A credential gateway for AI agents: one MCP server that holds your API keys, \
+             checks every call against your rules, scrubs secrets from answers and records it all.",
+    after_help = "Files live in $KEYWARD_HOME, or the platform's config and data directories."
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Create keyward.toml and the encrypted vault.
+    Init(InitArgs),
+    /// Store, list and remove secrets in the vault.
+    #[command(subcommand)]
+    Secret(SecretCmd),
+    /// Add, list and remove HTTP services.
+    #[command(subcommand)]
+    Service(ServiceCmd),
+    /// Show what the rules decide for a call, and why.
+    Check {
+        service: String,
+        method: String,
+        path: String,
+    },
+    /// Run the MCP server on stdin/stdout (put this in your MCP client's config).
+    Serve,
+    /// Show the audit log; `keyward audit verify` checks its hash chain.
+    Audit(AuditArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct InitArgs {
+    /// Do not keep the vault key in the OS credential store.
+    #[arg(long)]
+    pub(crate) no_keychain: bool,
+    /// Also write the vault key to this file (mode 0600), for KEYWARD_VAULT_KEY_FILE.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) write_key_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SecretCmd {
+    /// Store a secret; the value is read from stdin (one line) or asked for without echo.
+    Set { name: String },
+    /// List secret names and dates (never values).
+    List,
+    /// Remove a secret.
+    Rm { name: String },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ServiceCmd {
+    /// Add an HTTP service to keyward.toml.
+    Add(Box<ServiceAddArgs>),
+    /// List services and their rules.
+    List,
+    /// Remove a service from keyward.toml.
+    Rm { name: String },
+}
+
+#[derive(Args)]
+pub(crate) struct ServiceAddArgs {
+    pub(crate) name: String,
+    #[arg(long)]
+    pub(crate) base_url: String,
+    #[arg(long, value_parser = ["bearer", "basic", "header", "query", "none"])]
+    pub(crate) auth: String,
+    /// Vault secret name or reference (keyward://NAME, env://VAR, ...).
+    #[arg(long)]
+    pub(crate) secret: Option<String>,
+    /// User name for basic auth.
+    #[arg(long)]
+    pub(crate) username: Option<String>,
+    /// Header name for `--auth header`.
+    #[arg(long)]
+    pub(crate) header: Option<String>,
+    /// Query parameter name for `--auth query`.
+    #[arg(long)]
+    pub(crate) param: Option<String>,
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// Allow rule, e.g. 'GET /v1/charges/**' or 'GET,POST /v1/**'. Repeatable.
+    #[arg(long = "allow", value_name = "METHODS PATH")]
+    pub(crate) allow: Vec<String>,
+    /// Deny rule, same form as --allow. Repeatable.
+    #[arg(long = "deny", value_name = "METHODS PATH")]
+    pub(crate) deny: Vec<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct AuditArgs {
+    #[command(subcommand)]
+    pub(crate) action: Option<AuditCmd>,
+    /// Print raw JSON lines.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Only the last N records.
+    #[arg(short = 'n', value_name = "N")]
+    pub(crate) last: Option<usize>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCmd {
+    /// Check the hash chain; exits non-zero naming the first bad record.
+    Verify,
+}

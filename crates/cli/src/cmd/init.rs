@@ -1,0 +1,75 @@
+use std::process::ExitCode;
+
+use keyward_config::{Paths, write_template};
+use keyward_vault::{KdfParams, Vault, key_file_write, keychain_store};
+
+use crate::cli::InitArgs;
+use crate::env::ProcessEnv;
+use crate::error::CliError;
+use crate::prompt;
+
+pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<ExitCode, CliError> {
+    for dir in [&paths.config_dir, &paths.data_dir] {
+        create_private_dir(dir)?;
+    }
+    let config = paths.config_file();
+    if write_template(&config)? {
+        println!("created {}", config.display());
+    } else {
+        println!("kept existing {}", config.display());
+    }
+
+    let vault_path = paths.vault_file();
+    if vault_path.exists() {
+        println!(
+            "kept existing vault {} (nothing changed)",
+            vault_path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let passphrase = match &env.passphrase {
+        Some(p) => p.clone(),
+        None if prompt::can_prompt() => prompt::new_passphrase()?,
+        None => {
+            return Err(CliError::msg(
+                "no passphrase: run `keyward init` in a terminal, or set KEYWARD_PASSPHRASE",
+            ));
+        }
+    };
+    let vault = Vault::create(&vault_path, &passphrase, KdfParams::DEFAULT)?;
+    println!("created vault {}", vault_path.display());
+
+    if args.no_keychain || env.no_keychain {
+        println!("not using the OS credential store (--no-keychain)");
+    } else {
+        match keychain_store(vault.id(), vault.key()) {
+            Ok(()) => println!(
+                "vault key kept in the OS credential store: `keyward serve` unlocks without a prompt"
+            ),
+            Err(e) => println!(
+                "note: no OS credential store reachable ({e}); `keyward serve` will need KEYWARD_VAULT_KEY_FILE or KEYWARD_PASSPHRASE"
+            ),
+        }
+    }
+    if let Some(file) = &args.write_key_file {
+        key_file_write(file, vault.key())?;
+        println!(
+            "vault key written to {} (mode 0600): set KEYWARD_VAULT_KEY_FILE={} where no OS store exists",
+            file.display(),
+            file.display()
+        );
+    }
+    println!(
+        "\nnext: printf '%s\\n' \"$TOKEN\" | keyward secret set NAME, then keyward service add ..."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create_private_dir(dir: &std::path::Path) -> Result<(), CliError> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+        .map_err(|e| CliError::msg(format!("cannot create {}: {e}", dir.display())))
+}

@@ -1,0 +1,66 @@
+use std::process::ExitCode;
+
+use keyward_config::{Config, ConfigDoc, Paths, ServiceSpec};
+
+use crate::cli::{ServiceAddArgs, ServiceCmd};
+use crate::cmd::config_file;
+use crate::error::CliError;
+
+pub(crate) fn run(paths: &Paths, cmd: ServiceCmd) -> Result<ExitCode, CliError> {
+    let file = config_file(paths)?;
+    match cmd {
+        ServiceCmd::Add(a) => {
+            let name = a.name.clone();
+            let mut doc = ConfigDoc::load(&file)?;
+            doc.add_service(&spec(*a))?;
+            doc.save()?;
+            println!("added service `{name}` to {}", file.display());
+            let cfg = Config::load(&file)?;
+            if cfg.services.get(&name).is_some_and(|s| s.rules.is_empty()) {
+                println!(
+                    "it has no rules yet, so every call is denied; add `--allow 'GET /path/**'` or edit the file"
+                );
+            }
+        }
+        ServiceCmd::List => {
+            let cfg = Config::load(&file)?;
+            if cfg.services.is_empty() {
+                println!(
+                    "no services yet: keyward service add NAME --base-url URL --auth bearer --secret NAME --allow 'GET /**'"
+                );
+            }
+            for (name, s) in &cfg.services {
+                let secret = s.auth.secret().map(|r| r.to_string()).unwrap_or_default();
+                println!("{name}  {}  auth={} {secret}", s.base_url, s.auth.kind());
+                if let Some(d) = &s.description {
+                    println!("  {d}");
+                }
+                for (i, r) in s.rules.iter().enumerate() {
+                    println!("  #{} {}", i + 1, r.text());
+                }
+            }
+        }
+        ServiceCmd::Rm { name } => {
+            let mut doc = ConfigDoc::load(&file)?;
+            doc.remove_service(&name)?;
+            doc.save()?;
+            println!("removed service `{name}`");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn spec(a: ServiceAddArgs) -> ServiceSpec {
+    ServiceSpec {
+        name: a.name,
+        base_url: a.base_url,
+        description: a.description,
+        auth: a.auth,
+        secret: a.secret,
+        username: a.username,
+        header: a.header,
+        param: a.param,
+        allow: a.allow,
+        deny: a.deny,
+    }
+}

@@ -1,0 +1,44 @@
+//! `keyward`: the command-line face of the gateway. Thin by design: parsing,
+//! unlocking and printing live here; everything else is in the library crates.
+
+// This crate is the CLI's own printer.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cli;
+mod cmd;
+mod env;
+mod error;
+mod prompt;
+mod unlock;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let env = env::ProcessEnv::capture();
+    init_tracing(&env);
+    match cmd::run(cli, &env) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("keyward: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("  hint: {hint}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Logs go to stderr (stdout belongs to the MCP transport), at `warn` unless
+/// `KEYWARD_LOG` says otherwise. Nothing logged carries a secret value.
+fn init_tracing(env: &env::ProcessEnv) {
+    let filter = tracing_subscriber::EnvFilter::try_new(env.log.as_deref().unwrap_or("warn"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}

@@ -1,0 +1,294 @@
+//! Edits of keyward.toml made by the CLI. They go through `toml_edit` so
+//! that the user's comments and layout survive, and every edit is validated
+//! by parsing the whole result before it is written.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use keyward_policy::{Action, HttpRule};
+use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
+
+use crate::validate::{validate_base_url, validate_service_name};
+use crate::{Config, ConfigError};
+
+/// What `keyward init` writes: a commented, empty configuration.
+pub const TEMPLATE: &str = r#"# keyward configuration. Secrets are never stored here: `secret` fields hold
+# a vault name (`stripe_key`, `keyward://stripe_key`) or a reference such as
+# `env://STRIPE_KEY`.
+#
+# [services.stripe]
+# base_url = "https://api.stripe.com"
+# description = "Stripe, read-only"
+# auth = { type = "bearer", secret = "stripe_key" }
+#
+# [[services.stripe.rules]]
+# action = "allow"                      # allow | deny | confirm
+# methods = ["GET"]                     # absent = every method
+# paths = ["/v1/charges", "/v1/charges/**"]
+# rate = "60/minute"                    # optional, per agent
+"#;
+
+/// A service as `keyward service add` describes it.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub base_url: String,
+    pub description: Option<String>,
+    /// `bearer`, `basic`, `header`, `query` or `none`.
+    pub auth: String,
+    pub secret: Option<String>,
+    pub username: Option<String>,
+    pub header: Option<String>,
+    pub param: Option<String>,
+    /// Short rule forms: `GET,HEAD /v1/charges/**`.
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+}
+
+/// keyward.toml loaded for editing.
+pub struct ConfigDoc {
+    path: PathBuf,
+    doc: DocumentMut,
+}
+
+impl ConfigDoc {
+    pub fn load(path: &Path) -> Result<ConfigDoc, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let doc = text
+            .parse::<DocumentMut>()
+            .map_err(|e| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        Ok(ConfigDoc {
+            path: path.to_path_buf(),
+            doc,
+        })
+    }
+
+    /// Validates the document as a whole; edits call this before saving.
+    pub fn validate(&self) -> Result<Config, ConfigError> {
+        Config::parse(&self.doc.to_string(), &self.path)
+    }
+
+    pub fn add_service(&mut self, spec: &ServiceSpec) -> Result<(), ConfigError> {
+        let path = self.path.clone();
+        let invalid = |at: &str, message: String| ConfigError::Invalid {
+            path: path.clone(),
+            at: at.to_string(),
+            message,
+        };
+        validate_service_name(&spec.name).map_err(|m| invalid("name", m))?;
+        validate_base_url(&spec.base_url).map_err(|m| invalid("--base-url", m))?;
+        let mut table = Table::new();
+        table.insert("base_url", value(&spec.base_url));
+        if let Some(d) = &spec.description {
+            table.insert("description", value(d));
+        }
+        table.insert(
+            "auth",
+            value(auth_table(spec).map_err(|m| invalid("--auth", m))?),
+        );
+        let mut rules = toml_edit::ArrayOfTables::new();
+        for (action, forms) in [(Action::Allow, &spec.allow), (Action::Deny, &spec.deny)] {
+            for form in forms {
+                let rule = HttpRule::parse_short(action, form)
+                    .map_err(|e| invalid(&format!("--{action}"), e.to_string()))?;
+                rules.push(rule_table(&rule));
+            }
+        }
+        if !rules.is_empty() {
+            table.insert("rules", Item::ArrayOfTables(rules));
+        }
+        let services = self.services_table()?;
+        if services.contains_key(&spec.name) {
+            return Err(ConfigError::ServiceExists(spec.name.clone()));
+        }
+        services.insert(&spec.name, Item::Table(table));
+        if let Err(e) = self.validate() {
+            // Leave the document as it was: the caller may keep using it.
+            if let Ok(services) = self.services_table() {
+                services.remove(&spec.name);
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Removes a service. A comment block above it that is separated from
+    /// its header by a blank line belongs to what comes before (often the
+    /// file's own header) and is kept, moved onto the next table.
+    pub fn remove_service(&mut self, name: &str) -> Result<(), ConfigError> {
+        let services = self.services_table()?;
+        let Some(removed) = services.remove(name) else {
+            return Err(ConfigError::NoSuchService(name.to_string()));
+        };
+        let Some(table) = removed.as_table() else {
+            return Ok(());
+        };
+        let prefix = table
+            .decor()
+            .prefix()
+            .and_then(|p| p.as_str())
+            .unwrap_or_default();
+        let Some(cut) = prefix.rfind("\n\n") else {
+            return Ok(());
+        };
+        let detached = &prefix[..cut + 2];
+        if let Some(pos) = table.position() {
+            self.prepend_to_next_table(pos, detached);
+        }
+        Ok(())
+    }
+
+    /// Puts `text` before the first table positioned after `pos`, or at the
+    /// end of the document when none follows.
+    fn prepend_to_next_table(&mut self, pos: isize, text: &str) {
+        fn visit<'a>(t: &'a mut Table, pos: isize, best: &mut Option<(isize, &'a mut Table)>) {
+            for (_, item) in t.iter_mut() {
+                if let Item::Table(child) = item {
+                    if let Some(p) = child.position().filter(|p| *p > pos && !child.is_implicit()) {
+                        if best.as_ref().is_none_or(|(b, _)| p < *b) {
+                            *best = Some((p, child));
+                            continue;
+                        }
+                    }
+                    visit(child, pos, best);
+                }
+            }
+        }
+        let mut best = None;
+        visit(self.doc.as_table_mut(), pos, &mut best);
+        match best {
+            Some((_, next)) => {
+                let old = next
+                    .decor()
+                    .prefix()
+                    .and_then(|p| p.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                next.decor_mut().set_prefix(format!("{text}{old}"));
+            }
+            None => {
+                let trailing = self.doc.trailing().as_str().unwrap_or_default().to_string();
+                self.doc.set_trailing(format!("{trailing}{text}"));
+            }
+        }
+    }
+
+    fn services_table(&mut self) -> Result<&mut Table, ConfigError> {
+        let path = self.path.clone();
+        let item = self.doc.entry("services").or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        });
+        item.as_table_mut().ok_or(ConfigError::Invalid {
+            path,
+            at: "services".into(),
+            message: "must be a table".into(),
+        })
+    }
+
+    /// Writes the document atomically (temp file, fsync, rename).
+    pub fn save(&self) -> Result<(), ConfigError> {
+        write_atomic(&self.path, self.doc.to_string().as_bytes())
+    }
+}
+
+fn auth_table(spec: &ServiceSpec) -> Result<InlineTable, String> {
+    let mut t = InlineTable::new();
+    t.insert("type", spec.auth.as_str().into());
+    if spec.auth == "none" {
+        return Ok(t);
+    }
+    let need = |v: &Option<String>, flag: &str| {
+        v.clone()
+            .ok_or_else(|| format!("--auth {} needs {flag}", spec.auth))
+    };
+    match spec.auth.as_str() {
+        "bearer" => {}
+        "basic" => {
+            t.insert("username", need(&spec.username, "--username")?.into());
+        }
+        "header" => {
+            t.insert("name", need(&spec.header, "--header")?.into());
+        }
+        "query" => {
+            t.insert("name", need(&spec.param, "--param")?.into());
+        }
+        other => {
+            return Err(format!(
+                "unknown auth type `{other}` (bearer, basic, header, query, none)"
+            ));
+        }
+    }
+    t.insert("secret", need(&spec.secret, "--secret")?.into());
+    Ok(t)
+}
+
+fn rule_table(rule: &HttpRule) -> Table {
+    let mut t = Table::new();
+    t.insert("action", value(rule.action.to_string()));
+    if let Some(methods) = &rule.methods {
+        let arr: Array = methods.iter().map(|m| m.as_str()).collect();
+        t.insert("methods", value(arr));
+    }
+    let paths: Array = rule.paths.iter().map(|p| p.as_str()).collect();
+    t.insert("paths", value(paths));
+    t
+}
+
+/// Creates `path` with `contents` only if it does not exist yet.
+pub(crate) fn create_new(path: &Path, contents: &[u8]) -> Result<(), ConfigError> {
+    let err = |source| ConfigError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path).map_err(err)?;
+    f.write_all(contents).map_err(err)?;
+    f.sync_all().map_err(err)
+}
+
+fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ConfigError> {
+    let err = |source| ConfigError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("keyward.toml"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    create_new(&tmp, contents)?;
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        // Keep the mode the user chose for an existing file.
+        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    }
+    std::fs::rename(&tmp, path).map_err(err)?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Writes the template to `path` unless a file is already there.
+pub fn write_template(path: &Path) -> Result<bool, ConfigError> {
+    if path.exists() {
+        return Ok(false);
+    }
+    create_new(path, TEMPLATE.as_bytes())?;
+    Ok(true)
+}

@@ -1,0 +1,92 @@
+//! Which headers the agent may not set, and which upstream headers it never
+//! sees (THREATS.md item 4).
+
+/// Request headers dropped from what the agent asks for: credentials it
+/// could use to replace or add to the injected one, host and forwarding
+/// headers that change routing, method overrides, and hop-by-hop framing.
+const DROPPED_REQUEST: &[&str] = &[
+    "authorization",
+    "cookie",
+    "cookie2",
+    "host",
+    "forwarded",
+    "x-real-ip",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "expect",
+    "via",
+    // Compression is negotiated by keyward itself: a body the scrubber cannot
+    // read (compressed with an encoding keyward does not decode) could carry
+    // a secret past it.
+    "accept-encoding",
+];
+
+pub fn is_dropped_request_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    DROPPED_REQUEST.contains(&n.as_str())
+        || n.starts_with("proxy-")
+        || n.starts_with("x-forwarded-")
+        || n.starts_with(':')
+}
+
+/// Response headers the agent does not get: session cookies the service
+/// hands out, and hop-by-hop framing that means nothing past keyward.
+pub fn is_dropped_response_header(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "set-cookie"
+            | "set-cookie2"
+            | "connection"
+            | "keep-alive"
+            | "transfer-encoding"
+            | "proxy-authenticate"
+            | "proxy-connection"
+            | "upgrade"
+            | "trailer"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dangerous_request_headers_are_dropped_in_any_case() {
+        for h in [
+            "Authorization",
+            "AUTHORIZATION",
+            "Cookie",
+            "Proxy-Authorization",
+            "proxy-anything",
+            "Host",
+            "X-Forwarded-Host",
+            "x-forwarded-for",
+            "Forwarded",
+            "X-HTTP-Method-Override",
+            "X-Method-Override",
+            "Transfer-Encoding",
+            "Connection",
+            "Content-Length",
+            ":authority",
+        ] {
+            assert!(is_dropped_request_header(h), "{h}");
+        }
+        for h in ["Accept", "Content-Type", "Stripe-Version", "X-Request-Id"] {
+            assert!(!is_dropped_request_header(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn cookies_never_reach_the_agent() {
+        assert!(is_dropped_response_header("Set-Cookie"));
+        assert!(!is_dropped_response_header("Content-Type"));
+    }
+}

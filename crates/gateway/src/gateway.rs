@@ -1,0 +1,94 @@
+//! The gateway's state, built once at start-up from a validated config.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use keyward_audit::AuditLog;
+use keyward_config::{Config, Limits, Service};
+use keyward_connectors::http::{Credential, HttpConnector};
+use keyward_policy::RateLimiter;
+use keyward_redact::Scrubber;
+use keyward_vault::{EnvSource, Vault};
+
+use crate::GatewayError;
+use crate::pipeline::inject;
+
+/// A service with its credential resolved.
+#[derive(Debug)]
+pub struct ServiceRuntime {
+    pub service: Service,
+    pub credential: Credential,
+}
+
+/// Everything a call needs. Cheap to clone: the state is shared.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    services: BTreeMap<String, ServiceRuntime>,
+    limits: Limits,
+    scrubber: Scrubber,
+    http: HttpConnector,
+    audit: AuditLog,
+    limiter: RateLimiter,
+}
+
+impl Gateway {
+    /// Resolves every service's credential (failing on the first one that
+    /// cannot be resolved, naming it) and builds the scrubber from all
+    /// values keyward knows: the whole vault plus every resolved reference.
+    pub fn new(
+        config: Config,
+        vault: Option<&Vault>,
+        env: &dyn EnvSource,
+        audit: AuditLog,
+    ) -> Result<Gateway, GatewayError> {
+        let services = inject::resolve_services(config.services, vault, env)?;
+        let scrubber = inject::build_scrubber(vault, services.values());
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                services,
+                limits: config.limits,
+                scrubber,
+                http: HttpConnector::new()?,
+                audit,
+                limiter: RateLimiter::new(),
+            }),
+        })
+    }
+
+    pub fn services(&self) -> &BTreeMap<String, ServiceRuntime> {
+        &self.inner.services
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.inner.scrubber
+    }
+
+    pub fn http(&self) -> &HttpConnector {
+        &self.inner.http
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.inner.audit
+    }
+
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.inner.limiter
+    }
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("services", &self.inner.services.keys().collect::<Vec<_>>())
+            .field("scrubber", &self.inner.scrubber)
+            .finish_non_exhaustive()
+    }
+}

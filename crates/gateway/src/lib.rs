@@ -1,0 +1,19 @@
+//! The gateway: the MCP server the agent talks to, and the pipeline every
+//! call walks through.
+//!
+//! ```text
+//! agent ─▶ session ─▶ route ─▶ policy ─▶ inject ─▶ upstream ─▶ redact ─▶ audit ─▶ agent
+//! ```
+//!
+//! Each stage is one module under [`pipeline`]; [`pipeline::http::handle`]
+//! reads top to bottom in that order.
+
+mod error;
+mod gateway;
+pub mod pipeline;
+mod server;
+mod tools;
+
+pub use error::GatewayError;
+pub use gateway::{Gateway, ServiceRuntime};
+pub use server::{KeywardServer, serve_stdio};

@@ -1,0 +1,162 @@
+//! The `http_request` tool: the whole pipeline for one HTTP call, top to
+//! bottom.
+
+use std::time::Instant;
+
+use base64::Engine as _;
+use keyward_audit::Event;
+use serde_json::{Map, Value, json};
+
+use super::redact::Scrubbed;
+use super::session::Session;
+use super::{ToolOutcome, audit, policy, redact, route, upstream};
+use crate::Gateway;
+
+pub async fn handle(
+    gw: &Gateway,
+    session: &Session,
+    args: Option<Map<String, Value>>,
+) -> ToolOutcome {
+    let started = Instant::now();
+    let mut event = Event {
+        agent: session.agent.clone(),
+        kind: "http".into(),
+        ..Event::default()
+    };
+
+    // route: what does the call name?
+    let target = match route::route_http(gw, args) {
+        Ok(t) => t,
+        Err(e) => {
+            event.target = e.service.unwrap_or_default();
+            event.method = e.method.map(|m| m.chars().take(32).collect());
+            return refuse(gw, event, "error", None, &format!("error: {}", e.message));
+        }
+    };
+    event.target = target.service.clone();
+    event.method = Some(target.method.as_str().to_string());
+    event.path = Some(target.path.as_str().to_string());
+
+    // policy: may it?
+    let rule = match policy::check_http(gw, &session.agent, &target) {
+        Ok(rule) => rule,
+        Err(denial) => return refuse(gw, event, denial.decision, denial.rule, &denial.message),
+    };
+    event.rule = rule;
+    event.decision = "allow".into();
+
+    // inject + upstream: attach the credential and call.
+    let sent = match upstream::send_http(gw, target).await {
+        Ok(s) => s,
+        Err(e) => return failed(gw, event, started, &e.to_string(), 0),
+    };
+    event.bytes_sent = Some(sent.bytes_sent);
+
+    // redact: scrub all that comes back.
+    let scrubbed = match redact::read_scrubbed(gw, sent.response).await {
+        Ok(s) => s,
+        Err((e, received)) => return failed(gw, event, started, &e.to_string(), received),
+    };
+
+    // audit: record, then answer.
+    event.status = Some(scrubbed.status);
+    event.latency_us = Some(started.elapsed().as_micros() as u64);
+    event.bytes_received = Some(scrubbed.bytes_received);
+    event.redactions = scrubbed.redactions as u64;
+    if audit::record(gw, event).is_err() {
+        return ToolOutcome::error(audit::AUDIT_FAILED);
+    }
+    render(scrubbed, &sent.dropped_headers)
+}
+
+/// A call stopped before it reached the upstream: recorded, then explained.
+fn refuse(
+    gw: &Gateway,
+    mut event: Event,
+    decision: &str,
+    rule: Option<String>,
+    message: &str,
+) -> ToolOutcome {
+    let (message, n) = redact::scrub_text(gw, message);
+    event.decision = decision.into();
+    event.rule = rule;
+    event.redactions = n as u64;
+    event.error = Some(message.clone());
+    if audit::record(gw, event).is_err() {
+        return ToolOutcome::error(audit::AUDIT_FAILED);
+    }
+    ToolOutcome::error(message)
+}
+
+/// An allowed call that failed on the way (connect, timeout, bad header).
+fn failed(
+    gw: &Gateway,
+    mut event: Event,
+    started: Instant,
+    error: &str,
+    received: u64,
+) -> ToolOutcome {
+    let (message, n) = redact::scrub_text(gw, &format!("error: {error}"));
+    event.decision = "allow".into();
+    event.latency_us = Some(started.elapsed().as_micros() as u64);
+    event.bytes_received = Some(received);
+    event.redactions = n as u64;
+    event.error = Some(message.clone());
+    if audit::record(gw, event).is_err() {
+        return ToolOutcome::error(audit::AUDIT_FAILED);
+    }
+    ToolOutcome::error(message)
+}
+
+fn render(s: Scrubbed, dropped: &[String]) -> ToolOutcome {
+    let (body, is_base64) = match String::from_utf8(s.body) {
+        Ok(text) => (text, false),
+        Err(e) => (
+            base64::engine::general_purpose::STANDARD.encode(e.as_bytes()),
+            true,
+        ),
+    };
+    let mut headers = Map::new();
+    let mut text = format!("HTTP {}\n", s.status);
+    for (name, value) in &s.headers {
+        text.push_str(&format!("{name}: {value}\n"));
+        match headers.get_mut(name) {
+            Some(Value::String(prev)) => {
+                prev.push_str(", ");
+                prev.push_str(value);
+            }
+            _ => {
+                headers.insert(name.clone(), Value::String(value.clone()));
+            }
+        }
+    }
+    text.push('\n');
+    if is_base64 {
+        text.push_str("[binary body, base64-encoded]\n");
+    }
+    text.push_str(&body);
+    if s.truncated {
+        text.push_str("\n[body truncated at the response size limit]");
+    }
+    if !dropped.is_empty() {
+        text.push_str(&format!(
+            "\n[keyward dropped request headers: {}]",
+            dropped.join(", ")
+        ));
+    }
+    let mut structured = json!({
+        "status": s.status,
+        "headers": headers,
+        "body": body,
+    });
+    if is_base64 {
+        structured["body_base64"] = json!(true);
+    }
+    if s.truncated {
+        structured["truncated"] = json!(true);
+    }
+    if !dropped.is_empty() {
+        structured["dropped_headers"] = json!(dropped);
+    }
+    ToolOutcome::ok(text, Some(structured))
+}

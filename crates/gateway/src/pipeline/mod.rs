@@ -1,0 +1,14 @@
+//! The request pipeline, one module a stage, in the order a call walks it.
+
+pub mod audit;
+pub mod inject;
+pub mod policy;
+pub mod redact;
+pub mod route;
+pub mod session;
+pub mod upstream;
+
+pub mod http;
+mod outcome;
+
+pub use outcome::ToolOutcome;

@@ -1,0 +1,81 @@
+//! Scrubs everything that goes back to the agent: status text, headers,
+//! body (chunk by chunk, so a secret split across reads is still caught) and
+//! error messages.
+
+use keyward_connectors::http::{HttpError, HttpResponse};
+
+use crate::Gateway;
+
+/// A response fit for the agent's eyes.
+#[derive(Debug)]
+pub struct Scrubbed {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The body was longer than the limit and was cut.
+    pub truncated: bool,
+    pub bytes_received: u64,
+    pub redactions: usize,
+}
+
+pub fn scrub_text(gw: &Gateway, text: &str) -> (String, usize) {
+    gw.scrubber().scrub_str(text)
+}
+
+pub async fn read_scrubbed(
+    gw: &Gateway,
+    mut resp: HttpResponse,
+) -> Result<Scrubbed, (HttpError, u64)> {
+    let mut redactions = 0;
+    let mut headers = Vec::with_capacity(resp.headers.len());
+    for (name, value) in std::mem::take(&mut resp.headers) {
+        let (value, n) = gw.scrubber().scrub_str(&value);
+        redactions += n;
+        headers.push((name, value));
+    }
+    if let Some(enc) = &resp.undecoded_encoding {
+        return Err((
+            HttpError::Upstream(format!(
+                "the upstream sent a body with Content-Encoding `{}`, which keyward cannot scrub; it was not passed on",
+                enc.escape_debug()
+            )),
+            0,
+        ));
+    }
+    let limit = gw.limits().max_response_bytes;
+    let mut stream = gw.scrubber().stream();
+    let mut body = Vec::new();
+    let mut received: u64 = 0;
+    let mut truncated = false;
+    loop {
+        let chunk = match resp.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(e) => return Err((e, received)),
+        };
+        received += chunk.len() as u64;
+        body.extend_from_slice(&stream.push(&chunk));
+        if received > limit as u64 {
+            // Stop reading. The scrubber's held-back tail is dropped, not
+            // flushed: it may be the first half of a secret.
+            truncated = true;
+            body.truncate(limit);
+            break;
+        }
+    }
+    if truncated {
+        redactions += stream.replacements();
+    } else {
+        let (tail, total) = stream.finish_counted();
+        redactions += total;
+        body.extend_from_slice(&tail);
+    }
+    Ok(Scrubbed {
+        status: resp.status,
+        headers,
+        body,
+        truncated,
+        bytes_received: received,
+        redactions,
+    })
+}

@@ -1,0 +1,80 @@
+//! The tools keyward offers the agent, and the `list_services` answer.
+
+use std::sync::Arc;
+
+use rmcp::model::{Tool, ToolAnnotations};
+use serde_json::{Value, json};
+
+use crate::Gateway;
+use crate::pipeline::ToolOutcome;
+use crate::pipeline::route::HttpArgs;
+
+pub(crate) const LIST_SERVICES: &str = "list_services";
+pub(crate) const HTTP_REQUEST: &str = "http_request";
+
+pub(crate) fn definitions() -> Vec<Tool> {
+    let empty = json!({"type": "object", "properties": {}, "additionalProperties": false});
+    let empty = match empty {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    vec![
+        Tool::new(
+            LIST_SERVICES,
+            "List the HTTP services keyward can call for you, with their base URLs and the rules \
+             that say which methods and paths are allowed. Credentials are attached by keyward; \
+             you never see or send them.",
+            Arc::new(empty),
+        )
+        .with_annotations(ToolAnnotations::new().read_only(true)),
+        Tool::new(
+            HTTP_REQUEST,
+            "Call an HTTP service through keyward. keyward checks the service's rules, attaches \
+             the credential, and returns status, headers and body with secrets removed. A call \
+             no rule allows is denied (default deny).",
+            Arc::new(schema_of::<HttpArgs>()),
+        )
+        .with_annotations(ToolAnnotations::new().open_world(true)),
+    ]
+}
+
+fn schema_of<T: schemars::JsonSchema>() -> serde_json::Map<String, Value> {
+    let schema = schemars::schema_for!(T);
+    match serde_json::to_value(schema) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+pub(crate) fn list_services(gw: &Gateway) -> ToolOutcome {
+    let mut text = String::new();
+    let mut list = Vec::new();
+    for (name, rt) in gw.services() {
+        let svc = &rt.service;
+        let rules: Vec<String> = svc.rules.iter().map(|r| r.text()).collect();
+        text.push_str(&format!("{name}: {}\n", svc.base_url));
+        if let Some(d) = &svc.description {
+            text.push_str(&format!("  {d}\n"));
+        }
+        if rules.is_empty() {
+            text.push_str("  (no rules: every call is denied)\n");
+        }
+        for r in &rules {
+            text.push_str(&format!("  {r}\n"));
+        }
+        list.push(json!({
+            "name": name,
+            "description": svc.description,
+            "base_url": svc.base_url.as_str(),
+            "rules": rules,
+        }));
+    }
+    if list.is_empty() {
+        text.push_str(
+            "No services are configured. The user adds them with `keyward service add`.\n",
+        );
+    }
+    text.push_str("Anything no rule allows is denied.");
+    let (text, _) = gw.scrubber().scrub_str(&text);
+    ToolOutcome::ok(text, Some(json!({ "services": list })))
+}

@@ -1,0 +1,129 @@
+"""Fixtures: the real keyward binary in a throw-away KEYWARD_HOME, a real
+HTTP upstream, and the official Python MCP SDK as the client."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from upstream import Upstream  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWARD = os.environ.get("KEYWARD_BIN") or str(ROOT / "target" / "debug" / "keyward")
+
+
+def canary(tag: str = "") -> str:
+    """A recognisable fake secret: one grep finds it anywhere it leaked."""
+    return f"kw_canary_{tag}{secrets.token_hex(12)}"
+
+
+class Home:
+    """One KEYWARD_HOME with a vault unlocked by a key file (no KDF per run)."""
+
+    def __init__(self, root: Path):
+        self.dir = root / "home"
+        self.key_file = root / "vault.key"
+        self.stderr_log = root / "serve-stderr.log"
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(root),
+            "KEYWARD_HOME": str(self.dir),
+            "KEYWARD_NO_KEYCHAIN": "1",
+            # A session bus that does not exist: never touch a real keychain.
+            "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent",
+        }
+
+    def run(self, *args: str, input: str | None = None, env: dict | None = None, check=True):
+        e = dict(self.env, **(env or {}))
+        p = subprocess.run(
+            [KEYWARD, *args], input=input, capture_output=True, text=True, env=e, timeout=60
+        )
+        if check and p.returncode != 0:
+            raise AssertionError(f"keyward {' '.join(args)} -> {p.returncode}\n{p.stdout}\n{p.stderr}")
+        return p
+
+    def init(self) -> None:
+        self.run(
+            "init",
+            "--write-key-file",
+            str(self.key_file),
+            env={"KEYWARD_PASSPHRASE": "correct horse battery staple"},
+        )
+        self.env["KEYWARD_VAULT_KEY_FILE"] = str(self.key_file)
+
+    def set_secret(self, name: str, value: str) -> None:
+        self.run("secret", "set", name, input=value + "\n")
+
+    def write_config(self, text: str) -> None:
+        (self.dir / "keyward.toml").write_text(text)
+
+    def audit(self) -> list[dict]:
+        p = self.dir / "audit.jsonl"
+        if not p.exists():
+            return []
+        return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+
+    def all_files_text(self) -> str:
+        """Every byte keyward wrote under its home, for leak greps."""
+        out = []
+        for f in sorted(self.dir.rglob("*")):
+            if f.is_file():
+                out.append(f.read_bytes().decode("latin-1"))
+        if self.stderr_log.exists():
+            out.append(self.stderr_log.read_text("latin-1"))
+        return "\n".join(out)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    if not Path(KEYWARD).exists():
+        pytest.fail(f"keyward binary not found at {KEYWARD}: run `cargo build` first")
+    h = Home(tmp_path)
+    h.init()
+    return h
+
+
+@pytest.fixture
+def upstream():
+    with Upstream() as s:
+        yield s
+
+
+def mcp_call(home: Home, calls, *, mode: str = "legacy", client_name: str = "pytest-agent"):
+    """Starts `keyward serve` under the official MCP SDK client and runs
+    `calls(client)` (an async function). Returns its result."""
+    from mcp import Client, StdioServerParameters
+    from mcp.types import Implementation
+
+    params = StdioServerParameters(command=KEYWARD, args=["serve"], env=home.env)
+
+    async def main():
+        from mcp.client.stdio import stdio_client
+
+        with open(home.stderr_log, "a") as errlog:
+            async with Client(
+                stdio_client(params, errlog=errlog),
+                mode=mode,
+                client_info=Implementation(name=client_name, version="1.0"),
+                read_timeout_seconds=30,
+            ) as client:
+                return await calls(client)
+
+    return anyio.run(main)
+
+
+def text_of(result) -> str:
+    return "\n".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+
+
+def which(cmd: str) -> str | None:
+    return shutil.which(cmd)

@@ -1,0 +1,69 @@
+"""The desktop path: `keyward init` keeps the vault key in the real Secret
+Service (gnome-keyring), and `keyward serve` unlocks from it with no
+passphrase and no key file. Runs only inside the session that
+scripts/test sets up (dbus-run-session + gnome-keyring-daemon)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import Home, canary, mcp_call, text_of
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("KEYWARD_TEST_SECRET_SERVICE") != "1",
+    reason="needs a Secret Service session (scripts/test runs this under dbus-run-session)",
+)
+
+
+def desktop_home(tmp_path) -> Home:
+    h = Home(tmp_path)
+    h.env.pop("KEYWARD_NO_KEYCHAIN")
+    h.env["DBUS_SESSION_BUS_ADDRESS"] = os.environ["DBUS_SESSION_BUS_ADDRESS"]
+    for k in ("XDG_RUNTIME_DIR", "XDG_DATA_HOME"):
+        if k in os.environ:
+            h.env[k] = os.environ[k]
+    return h
+
+
+def test_serve_unlocks_from_the_os_store_without_any_secret_in_its_env(tmp_path, upstream):
+    h = desktop_home(tmp_path)
+    p = h.run("init", env={"KEYWARD_PASSPHRASE": canary("pass")})
+    assert "kept in the OS credential store" in p.stdout
+    # No KEYWARD_PASSPHRASE, no key file: the keychain alone unlocks.
+    token = canary("kc")
+    h.set_secret("tok", token)
+    upstream.leak = token
+    h.write_config(f"""
+[services.s]
+base_url = "{upstream.origin}"
+auth = {{ type = "bearer", secret = "tok" }}
+[[services.s.rules]]
+action = "allow"
+paths = ["/**"]
+""")
+
+    async def go(client):
+        return await client.call_tool("http_request", {"service": "s", "method": "GET", "path": "/echo"})
+
+    r = mcp_call(h, go)
+    assert not r.is_error, text_of(r)
+    assert token in str(upstream.requests[-1]["headers"])
+    assert token not in text_of(r)
+
+    # The stored item holds the vault key, not a secret value, and is found
+    # under keyward's own service attribute.
+    if shutil.which("secret-tool"):
+        out = subprocess.run(["secret-tool", "search", "--all", "service", "keyward"], capture_output=True, text=True, env=h.env)
+        assert "vault-key-" in out.stdout + out.stderr
+
+
+def test_no_keychain_opt_out_leaves_the_store_alone(tmp_path):
+    h = desktop_home(tmp_path)
+    p = h.run("init", "--no-keychain", env={"KEYWARD_PASSPHRASE": "pw"})
+    assert "not using the OS credential store" in p.stdout
+    p = h.run("secret", "list", check=False)
+    assert p.returncode == 2 and "cannot unlock" in p.stderr
