@@ -245,7 +245,7 @@ def test_json_body_and_post(home, upstream, secret):
     r = call(home, {"service": "svc", "method": "POST", "path": "/v1/charges", "json": {"amount": 5}})
     seen = upstream.requests[-1]
     assert seen["method"] == "POST" and json.loads(seen["body"]) == {"amount": 5}
-    assert ["Content-Type", "application/json"] in seen["headers"]
+    assert ["content-type", "application/json"] in [[k.lower(), v] for k, v in seen["headers"]]
     assert not r.is_error
 
 

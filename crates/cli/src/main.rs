@@ -32,13 +32,35 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr (stdout belongs to the MCP transport), at `warn` unless
-/// `KEYWARD_LOG` says otherwise. Nothing logged carries a secret value.
+/// `KEYWARD_LOG` says otherwise. keyward's own crates never log a value;
+/// libraries are capped at `warn` whatever the filter says, because their
+/// debug output holds whole messages (rmcp logs every request, the HTTP
+/// stack logs headers).
 fn init_tracing(env: &env::ProcessEnv) {
-    let filter = tracing_subscriber::EnvFilter::try_new(env.log.as_deref().unwrap_or("warn"))
+    let mut filter = tracing_subscriber::EnvFilter::try_new(env.log.as_deref().unwrap_or("warn"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    for dep in CAPPED_LOG_TARGETS {
+        if let Ok(d) = format!("{dep}=warn").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .try_init();
 }
+
+const CAPPED_LOG_TARGETS: &[&str] = &[
+    "rmcp",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+    "rustls",
+    "tokio_util",
+    "zbus",
+    "keyring",
+    "tower",
+    "tracing",
+];

@@ -103,6 +103,19 @@ impl ConfigDoc {
         if !rules.is_empty() {
             table.insert("rules", Item::ArrayOfTables(rules));
         }
+        // A file of comments only (the template) keeps them as trailing text,
+        // which would end up below the first table: keep them on top.
+        let moved_trailing = if self.doc.as_table().is_empty() {
+            let t = self.doc.trailing().as_str().unwrap_or_default().to_string();
+            if !t.is_empty() {
+                let sep = if t.ends_with("\n\n") { "" } else { "\n" };
+                table.decor_mut().set_prefix(format!("{t}{sep}"));
+                self.doc.set_trailing("");
+            }
+            Some(t)
+        } else {
+            None
+        };
         let services = self.services_table()?;
         if services.contains_key(&spec.name) {
             return Err(ConfigError::ServiceExists(spec.name.clone()));
@@ -112,6 +125,9 @@ impl ConfigDoc {
             // Leave the document as it was: the caller may keep using it.
             if let Ok(services) = self.services_table() {
                 services.remove(&spec.name);
+            }
+            if let Some(t) = moved_trailing {
+                self.doc.set_trailing(t);
             }
             return Err(e);
         }
@@ -149,14 +165,14 @@ impl ConfigDoc {
     fn prepend_to_next_table(&mut self, pos: isize, text: &str) {
         fn visit<'a>(t: &'a mut Table, pos: isize, best: &mut Option<(isize, &'a mut Table)>) {
             for (_, item) in t.iter_mut() {
-                if let Item::Table(child) = item {
-                    if let Some(p) = child.position().filter(|p| *p > pos && !child.is_implicit()) {
-                        if best.as_ref().is_none_or(|(b, _)| p < *b) {
-                            *best = Some((p, child));
-                            continue;
-                        }
-                    }
-                    visit(child, pos, best);
+                let Item::Table(child) = item else { continue };
+                let candidate = child
+                    .position()
+                    .filter(|p| *p > pos && !child.is_implicit())
+                    .filter(|p| best.as_ref().is_none_or(|(b, _)| p < b));
+                match candidate {
+                    Some(p) => *best = Some((p, child)),
+                    None => visit(child, pos, best),
                 }
             }
         }

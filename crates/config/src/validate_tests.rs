@@ -185,3 +185,35 @@ fn cli_edits_keep_comments_and_validate() {
         Err(ConfigError::NoSuchService(_))
     ));
 }
+
+#[test]
+fn first_service_goes_below_the_template_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keyward.toml");
+    std::fs::write(&path, format!("# mine\n{}", crate::TEMPLATE)).unwrap();
+    let mut doc = ConfigDoc::load(&path).unwrap();
+    doc.add_service(&ServiceSpec {
+        name: "s".into(),
+        base_url: "https://x".into(),
+        auth: "none".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    doc.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("# mine\n# keyward configuration"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("type = \"none\" }"), "{text}");
+    // Removing it again keeps the comments.
+    let mut doc = ConfigDoc::load(&path).unwrap();
+    doc.remove_service("s").unwrap();
+    doc.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("# mine\n# keyward configuration"),
+        "{text}"
+    );
+    Config::load(&path).unwrap();
+}

@@ -41,6 +41,9 @@ pub(crate) fn add_percent(v: &[u8], sink: &mut Sink) {
     sink.caseless_if_differs(percent(v, is_unreserved, true), v);
     sink.caseless_if_differs(percent(v, is_form_safe, true), v);
     sink.caseless_if_differs(percent(v, is_uri_component_safe, false), v);
+    // Every byte escaped, letters too: no encoder needs it, so an upstream
+    // that does it is trying to get the value past a scrubber.
+    sink.caseless_if_differs(percent(v, |_| false, false), v);
 }
 
 /// How one JSON encoder escapes a string.
@@ -173,7 +176,14 @@ mod tests {
         );
         let mut sink = Sink::default();
         add_percent(b"plainvalue", &mut sink);
-        assert!(sink.caseless.is_empty(), "identical to raw: not added");
+        // Forms identical to raw are not added; only the every-byte form is.
+        let every: Vec<u8> = b"plainvalue"
+            .iter()
+            .flat_map(|b| format!("%{b:02x}").into_bytes())
+            .collect();
+        assert_eq!(sink.caseless.len(), 1);
+        assert_eq!(sink.caseless[0].as_slice(), every.as_slice());
+        sink.caseless.clear();
         add_secret(b"p/ss", &mut sink);
         assert!(
             sink.caseless

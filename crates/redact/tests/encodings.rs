@@ -258,3 +258,14 @@ fn guard_passes_scrubbed_output() {
     let (out, _) = scrubber(&[b"kw_canary_second_value"]).scrub_bytes(body);
     assert_no_leak(&out, &[CANARY, b"kw_canary_second_value"]);
 }
+
+/// Regression: an upstream that percent-encodes every byte, letters
+/// included (`%6B%77…`), got the value past the scrubber.
+#[test]
+fn percent_encoding_of_every_byte_in_any_case() {
+    let s = scrubber(&[CANARY]);
+    let upper: String = CANARY.iter().map(|b| format!("%{b:02X}")).collect();
+    let lower: String = CANARY.iter().map(|b| format!("%{b:02x}")).collect();
+    check_scrubbed(&s, upper.as_bytes());
+    check_scrubbed(&s, lower.as_bytes());
+}
