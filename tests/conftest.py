@@ -121,6 +121,17 @@ def mcp_call(home: Home, calls, *, mode: str = "legacy", client_name: str = "pyt
     return anyio.run(main)
 
 
+def open_service(origin: str, *, secret: str | None = None, name: str = "s", methods: list[str] | None = None) -> str:
+    """keyward.toml for one service whose rule allows every path (and the
+    given methods, or all), with a bearer credential from the vault."""
+    auth = f'auth = {{ type = "bearer", secret = "{secret}" }}\n' if secret else ""
+    meth = f"methods = {methods!r}\n".replace("'", '"') if methods else ""
+    return (
+        f'[services.{name}]\nbase_url = "{origin}"\n{auth}'
+        f'[[services.{name}.rules]]\naction = "allow"\n{meth}paths = ["/**"]\n'
+    )
+
+
 def text_of(result) -> str:
     return "\n".join(c.text for c in result.content if getattr(c, "type", "") == "text")
 

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import Home, canary, mcp_call, text_of
+from conftest import Home, canary, mcp_call, open_service, text_of
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("KEYWARD_TEST_SECRET_SERVICE") != "1",
@@ -37,14 +37,7 @@ def test_serve_unlocks_from_the_os_store_without_any_secret_in_its_env(tmp_path,
     token = canary("kc")
     h.set_secret("tok", token)
     upstream.leak = token
-    h.write_config(f"""
-[services.s]
-base_url = "{upstream.origin}"
-auth = {{ type = "bearer", secret = "tok" }}
-[[services.s.rules]]
-action = "allow"
-paths = ["/**"]
-""")
+    h.write_config(open_service(upstream.origin, secret="tok"))
 
     async def go(client):
         return await client.call_tool("http_request", {"service": "s", "method": "GET", "path": "/echo"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import canary, mcp_call, text_of
+from conftest import canary, mcp_call, open_service, text_of
 
 
 def find_leaks(haystacks: dict[str, str], needles: list[str]) -> list[str]:
@@ -33,14 +33,7 @@ def test_no_secret_in_any_output_file_log_or_answer(home, upstream):
     home.set_secret("other", other)
     home.env["KEYWARD_LOG"] = "trace"  # the most talkative logging must still leak nothing
     home.env["KEYWARD_PASSPHRASE"] = passphrase
-    home.write_config(f"""
-[services.s]
-base_url = "{upstream.origin}"
-auth = {{ type = "bearer", secret = "tok" }}
-[[services.s.rules]]
-action = "allow"
-paths = ["/**"]
-""")
+    home.write_config(open_service(upstream.origin, secret="tok"))
     outputs = []
 
     async def go(client):

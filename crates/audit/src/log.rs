@@ -90,25 +90,7 @@ impl AuditLog {
         let state = &mut *guard;
         let path = &self.path;
         let _lock = FileLock::exclusive(&state.file).map_err(AuditError::io("lock", path))?;
-        let len = state
-            .file
-            .metadata()
-            .map_err(AuditError::io("stat", path))?
-            .len();
-        match state.known_len {
-            Some(known) if len < known => {
-                return Err(AuditError::Shrunk {
-                    path: path.clone(),
-                    expected: known,
-                    found: len,
-                });
-            }
-            Some(known) if len == known => {}
-            _ => {
-                state.tip = read_tip(&state.file, len, path)?;
-                state.known_len = Some(len);
-            }
-        }
+        let len = sync_tip(&state.file, &mut state.known_len, &mut state.tip, path)?;
         let (seq, prev) = match &state.tip {
             None => (1, GENESIS_PREV),
             Some((seq, hash)) => (seq + 1, hash.as_str()),
@@ -128,6 +110,25 @@ impl AuditLog {
         Ok(record)
     }
 
+    /// Checks, without writing, that the next [`append`](Self::append) can
+    /// continue the chain: the file has not shrunk and does not end in a
+    /// torn or unreadable record. The gateway calls this before acting, so
+    /// that a call which could not be recorded is never made at all. (An
+    /// append can still fail afterwards, e.g. on a full disk; then the call
+    /// fails closed after the fact.)
+    pub fn preflight(&self) -> Result<(), AuditError> {
+        let mut guard = self.lock_state();
+        let state = &mut *guard;
+        let _lock = FileLock::shared(&state.file).map_err(AuditError::io("lock", &self.path))?;
+        sync_tip(
+            &state.file,
+            &mut state.known_len,
+            &mut state.tip,
+            &self.path,
+        )
+        .map(|_| ())
+    }
+
     /// The file this log appends to.
     pub fn path(&self) -> &Path {
         &self.path
@@ -144,6 +145,30 @@ impl AuditLog {
                 self.state.clear_poison();
                 guard
             }
+        }
+    }
+}
+
+/// Brings our view of the file's end up to date (another process may have
+/// appended) and returns its length. Refuses a file that shrank.
+fn sync_tip(
+    file: &File,
+    known_len: &mut Option<u64>,
+    tip: &mut Option<(u64, String)>,
+    path: &Path,
+) -> Result<u64, AuditError> {
+    let len = file.metadata().map_err(AuditError::io("stat", path))?.len();
+    match *known_len {
+        Some(known) if len < known => Err(AuditError::Shrunk {
+            path: path.to_path_buf(),
+            expected: known,
+            found: len,
+        }),
+        Some(known) if len == known => Ok(len),
+        _ => {
+            *tip = read_tip(file, len, path)?;
+            *known_len = Some(len);
+            Ok(len)
         }
     }
 }

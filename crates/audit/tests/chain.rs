@@ -176,3 +176,35 @@ fn missing_file_is_an_error_for_readers() {
         Err(keyward_audit::VerifyError::Io { .. })
     ));
 }
+
+/// The gateway asks before acting whether a record could be written; a log
+/// cut short or ending in a torn line says no, and a healthy one yes, also
+/// after another process appended.
+#[test]
+fn preflight_refuses_a_shrunk_or_torn_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = keyward_audit::AuditLog::open(&path).unwrap();
+    log.preflight().unwrap();
+    log.append(keyward_audit::Event::default()).unwrap();
+    let other = keyward_audit::AuditLog::open(&path).unwrap();
+    other.append(keyward_audit::Event::default()).unwrap();
+    log.preflight().unwrap();
+
+    let good = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &good[..good.len() / 2]).unwrap();
+    assert!(matches!(
+        log.preflight(),
+        Err(keyward_audit::AuditError::Shrunk { .. })
+    ));
+
+    std::fs::write(&path, &good).unwrap();
+    log.preflight().unwrap();
+    let mut torn = good.clone();
+    torn.extend_from_slice(b"{\"seq\":3");
+    std::fs::write(&path, &torn).unwrap();
+    assert!(matches!(
+        log.preflight(),
+        Err(keyward_audit::AuditError::TornTail { .. })
+    ));
+}

@@ -13,3 +13,10 @@ pub fn record(gw: &Gateway, event: Event) -> Result<(), AuditError> {
         tracing::error!(error = %e, "audit append failed; failing the call");
     })
 }
+
+/// Before acting: can this call be recorded? If not, it is not made.
+pub fn ready(gw: &Gateway) -> Result<(), AuditError> {
+    gw.audit().preflight().inspect_err(|e| {
+        tracing::error!(error = %e, "audit log unusable; refusing to act");
+    })
+}

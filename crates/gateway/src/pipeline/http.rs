@@ -45,6 +45,11 @@ pub async fn handle(
     event.rule = rule;
     event.decision = "allow".into();
 
+    // audit, ahead: a call that could not be recorded is not made.
+    if audit::ready(gw).is_err() {
+        return ToolOutcome::error(audit::AUDIT_FAILED);
+    }
+
     // inject + upstream: attach the credential and call.
     let sent = match upstream::send_http(gw, target).await {
         Ok(s) => s,
