@@ -331,3 +331,38 @@ def test_bad_arguments_are_tool_errors_and_the_server_keeps_answering(home, upst
     assert all(r.is_error for r in results[:-1])
     assert "unknown service `nope`; known services: svc" in text_of(results[2])
     assert not results[-1].is_error
+
+
+def test_a_new_name_on_every_request_does_not_reset_the_rate_limit(home, upstream, secret):
+    """Regression: on 2026-07-28 sessions clientInfo rides on each request's
+    _meta; an agent renaming itself per call must not get a fresh budget.
+    Raw JSON-RPC, because the SDK client always stamps its own clientInfo."""
+    import subprocess
+
+    from conftest import KEYWARD
+
+    extra = """
+[[services.svc.rules]]
+action = "allow"
+methods = ["GET"]
+paths = ["/v1/limited"]
+rate = "2/minute"
+"""
+    home.write_config(config(upstream.origin, auth='{ type = "bearer", secret = "svc_token" }', extra=extra))
+    lines = []
+    for i in range(4):
+        meta = {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": f"agent-{i}", "version": "1"},
+        }
+        params = {"name": "http_request", "_meta": meta,
+                  "arguments": {"service": "svc", "method": "GET", "path": "/v1/limited"}}
+        lines.append(json.dumps({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call", "params": params}))
+    p = subprocess.run([KEYWARD, "serve"], input="\n".join(lines) + "\n", capture_output=True, text=True, env=home.env, timeout=30)
+    results = {m["id"]: m for m in map(json.loads, p.stdout.splitlines()) if "id" in m}
+    assert sorted(results) == [1, 2, 3, 4], p.stdout
+    errors = [results[i]["result"].get("isError", False) for i in (1, 2, 3, 4)]
+    assert errors == [False, False, True, True]
+    agents = {rec["agent"] for rec in home.audit()}
+    assert agents == {"agent-0 1"}, agents

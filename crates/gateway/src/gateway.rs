@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use keyward_audit::AuditLog;
 use keyward_config::{Config, Limits, Service};
@@ -33,7 +34,12 @@ struct Inner {
     http: HttpConnector,
     audit: AuditLog,
     limiter: RateLimiter,
+    rate_checks: AtomicU64,
 }
+
+/// How often the limiter drops budgets that have refilled completely
+/// (otherwise its key map only grows).
+const PRUNE_EVERY: u64 = 4096;
 
 impl Gateway {
     /// Resolves every service's credential (failing on the first one that
@@ -55,6 +61,7 @@ impl Gateway {
                 http: HttpConnector::new()?,
                 audit,
                 limiter: RateLimiter::new(),
+                rate_checks: AtomicU64::new(0),
             }),
         })
     }
@@ -79,7 +86,12 @@ impl Gateway {
         &self.inner.audit
     }
 
+    /// The rate limiter, pruned of idle keys every [`PRUNE_EVERY`] uses.
     pub fn limiter(&self) -> &RateLimiter {
+        let n = self.inner.rate_checks.fetch_add(1, Ordering::Relaxed);
+        if n % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            self.inner.limiter.retain_recent();
+        }
         &self.inner.limiter
     }
 }

@@ -11,7 +11,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 
-use crate::pipeline::session::Session;
+use crate::pipeline::session::{ConnectionIdentity, Session};
 use crate::pipeline::{ToolOutcome, http};
 use crate::tools::{self, HTTP_REQUEST, LIST_SERVICES};
 use crate::{Gateway, GatewayError};
@@ -21,6 +21,7 @@ use crate::{Gateway, GatewayError};
 pub struct KeywardServer {
     gateway: Gateway,
     tools: Vec<Tool>,
+    identity: ConnectionIdentity,
 }
 
 impl KeywardServer {
@@ -28,6 +29,7 @@ impl KeywardServer {
         KeywardServer {
             gateway,
             tools: tools::definitions(),
+            identity: ConnectionIdentity::default(),
         }
     }
 
@@ -75,7 +77,7 @@ impl ServerHandler for KeywardServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let session = Session::from_context(&context);
+        let session = self.identity.session(&context);
         let outcome = self.call(&session, request).await;
         let content = vec![ContentBlock::text(outcome.text)];
         let mut result = if outcome.is_error {
