@@ -40,7 +40,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<Exi
     println!("created vault {}", vault_path.display());
 
     if args.no_keychain || env.no_keychain {
-        println!("not using the OS credential store (--no-keychain)");
+        println!("not using the OS credential store (--no-keychain or KEYWARD_NO_KEYCHAIN)");
     } else {
         match keychain_store(vault.id(), vault.key()) {
             Ok(()) => println!(
