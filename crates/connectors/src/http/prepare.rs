@@ -57,21 +57,29 @@ pub fn prepare(req: HttpRequest, cred: &Credential) -> Result<Prepared, HttpErro
     url.set_query(None);
     url.set_fragment(None);
 
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    if let Some(q) = req.query.as_deref().filter(|q| !q.is_empty()) {
-        pairs.extend(url::form_urlencoded::parse(q.as_bytes()).into_owned());
-    }
-    pairs.extend(req.query_params);
+    // The agent's query goes out as written (policy validated it), unless
+    // a query-string credential must displace a parameter of the same name:
+    // only then is it decoded and re-encoded.
+    url.set_query(req.query.as_deref().filter(|q| !q.is_empty()));
     if let Credential::Query { name, .. } = cred {
-        // The agent cannot supply, or duplicate, the credential's parameter.
-        pairs.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-    }
-    let has_query = !pairs.is_empty() || matches!(cred, Credential::Query { .. });
-    if has_query {
-        let mut qp = url.query_pairs_mut();
-        for (k, v) in &pairs {
-            qp.append_pair(k, v);
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .into_owned()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case(name))
+            .collect();
+        url.set_query(None);
+        if !kept.is_empty() {
+            url.query_pairs_mut().extend_pairs(kept);
         }
+    }
+    let params = req.query_params.into_iter().filter(|(k, _)| match cred {
+        Credential::Query { name, .. } => !k.eq_ignore_ascii_case(name),
+        _ => true,
+    });
+    let mut params = params.peekable();
+    if params.peek().is_some() || matches!(cred, Credential::Query { .. }) {
+        let mut qp = url.query_pairs_mut();
+        qp.extend_pairs(params);
         if let Credential::Query { name, value } = cred {
             let v = value.expose_str().map_err(|_| HttpError::BadCredential)?;
             qp.append_pair(name, v);

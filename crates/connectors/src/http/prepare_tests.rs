@@ -57,9 +57,18 @@ fn query_is_kept_and_params_are_encoded() {
 }
 
 #[test]
+fn a_query_without_credential_is_sent_as_written() {
+    let mut r = req("https://h", "/s");
+    r.query = Some("flag&expand[]=a&q=a%2Bb".into());
+    let p = prepare(r, &Credential::None).unwrap();
+    assert_eq!(p.url.query(), Some("flag&expand[]=a&q=a%2Bb"));
+}
+
+#[test]
 fn query_credential_replaces_any_agent_value() {
     let mut r = req("https://h", "/s");
-    r.query = Some("api_key=mine&x=1&API_KEY=other".into());
+    r.query = Some("api_key=mine&x=1&API_KEY=other&api%5Fkey=third".into());
+    r.query_params = vec![("Api_Key".into(), "fourth".into())];
     let cred = Credential::Query {
         name: "api_key".into(),
         value: secret(),
