@@ -11,6 +11,12 @@ use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
 use crate::validate::{validate_base_url, validate_service_name};
 use crate::{Config, ConfigError};
 
+#[path = "edit_layout.rs"]
+mod layout;
+#[path = "edit_server.rs"]
+mod server;
+pub use server::ServerSpec;
+
 /// What `keyward init` writes: a commented, empty configuration.
 pub const TEMPLATE: &str = r#"# keyward configuration. Secrets are never stored here: `secret` fields hold
 # a vault name (`stripe_key`, `keyward://stripe_key`) or a reference such as
@@ -26,6 +32,22 @@ pub const TEMPLATE: &str = r#"# keyward configuration. Secrets are never stored 
 # methods = ["GET"]                     # absent = every method
 # paths = ["/v1/charges", "/v1/charges/**"]
 # rate = "60/minute"                    # optional, per agent
+#
+# [servers.github]                      # an MCP server keyward runs for the agent
+# command = "npx"
+# args = ["-y", "@modelcontextprotocol/server-github"]
+# env = { GITHUB_PERSONAL_ACCESS_TOKEN = "keyward://github_pat" }   # keyward://, env://...
+#                                       # are references; other values are literal
+# [servers.github.tools]                # a tool no pattern matches is denied
+# "get_*" = "allow"
+# "create_issue" = { action = "confirm", rate = "10/hour" }
+# "delete_*" = "deny"
+#
+# [commands.gh]                         # a CLI tool for `run_command` (never a shell)
+# program = "gh"
+# args = ["issue list *", "pr view *"]  # allowed argument patterns
+# deny_args = ["* --repo* *"]           # deny wins
+# env = { GH_TOKEN = "keyward://github_pat" }
 "#;
 
 /// A service as `keyward service add` describes it.
@@ -105,30 +127,20 @@ impl ConfigDoc {
         }
         // A file of comments only (the template) keeps them as trailing text,
         // which would end up below the first table: keep them on top.
-        let moved_trailing = if self.doc.as_table().is_empty() {
-            let t = self.doc.trailing().as_str().unwrap_or_default().to_string();
-            if !t.is_empty() {
-                let sep = if t.ends_with("\n\n") { "" } else { "\n" };
-                table.decor_mut().set_prefix(format!("{t}{sep}"));
-                self.doc.set_trailing("");
-            }
-            Some(t)
+        let comments_only = self.doc.as_table().is_empty();
+        if self.section_table("services")?.contains_key(&spec.name) {
+            return Err(ConfigError::ServiceExists(spec.name.clone()));
+        }
+        let moved_trailing = if comments_only {
+            self.move_trailing_into(&mut table)
         } else {
             None
         };
-        let services = self.services_table()?;
-        if services.contains_key(&spec.name) {
-            return Err(ConfigError::ServiceExists(spec.name.clone()));
-        }
-        services.insert(&spec.name, Item::Table(table));
+        self.section_table("services")?
+            .insert(&spec.name, Item::Table(table));
         if let Err(e) = self.validate() {
             // Leave the document as it was: the caller may keep using it.
-            if let Ok(services) = self.services_table() {
-                services.remove(&spec.name);
-            }
-            if let Some(t) = moved_trailing {
-                self.doc.set_trailing(t);
-            }
+            self.undo_insert("services", &spec.name, moved_trailing);
             return Err(e);
         }
         Ok(())
@@ -138,75 +150,11 @@ impl ConfigDoc {
     /// its header by a blank line belongs to what comes before (often the
     /// file's own header) and is kept, moved onto the next table.
     pub fn remove_service(&mut self, name: &str) -> Result<(), ConfigError> {
-        let services = self.services_table()?;
-        let Some(removed) = services.remove(name) else {
-            return Err(ConfigError::NoSuchService(name.to_string()));
-        };
-        let Some(table) = removed.as_table() else {
-            return Ok(());
-        };
-        let prefix = table
-            .decor()
-            .prefix()
-            .and_then(|p| p.as_str())
-            .unwrap_or_default();
-        let Some(cut) = prefix.rfind("\n\n") else {
-            return Ok(());
-        };
-        let detached = &prefix[..cut + 2];
-        if let Some(pos) = table.position() {
-            self.prepend_to_next_table(pos, detached);
+        if self.remove_entry("services", name, None)? {
+            Ok(())
+        } else {
+            Err(ConfigError::NoSuchService(name.to_string()))
         }
-        Ok(())
-    }
-
-    /// Puts `text` before the first table positioned after `pos`, or at the
-    /// end of the document when none follows.
-    fn prepend_to_next_table(&mut self, pos: isize, text: &str) {
-        fn visit<'a>(t: &'a mut Table, pos: isize, best: &mut Option<(isize, &'a mut Table)>) {
-            for (_, item) in t.iter_mut() {
-                let Item::Table(child) = item else { continue };
-                let candidate = child
-                    .position()
-                    .filter(|p| *p > pos && !child.is_implicit())
-                    .filter(|p| best.as_ref().is_none_or(|(b, _)| p < b));
-                match candidate {
-                    Some(p) => *best = Some((p, child)),
-                    None => visit(child, pos, best),
-                }
-            }
-        }
-        let mut best = None;
-        visit(self.doc.as_table_mut(), pos, &mut best);
-        match best {
-            Some((_, next)) => {
-                let old = next
-                    .decor()
-                    .prefix()
-                    .and_then(|p| p.as_str())
-                    .unwrap_or_default()
-                    .to_string();
-                next.decor_mut().set_prefix(format!("{text}{old}"));
-            }
-            None => {
-                let trailing = self.doc.trailing().as_str().unwrap_or_default().to_string();
-                self.doc.set_trailing(format!("{trailing}{text}"));
-            }
-        }
-    }
-
-    fn services_table(&mut self) -> Result<&mut Table, ConfigError> {
-        let path = self.path.clone();
-        let item = self.doc.entry("services").or_insert_with(|| {
-            let mut t = Table::new();
-            t.set_implicit(true);
-            Item::Table(t)
-        });
-        item.as_table_mut().ok_or(ConfigError::Invalid {
-            path,
-            at: "services".into(),
-            message: "must be a table".into(),
-        })
     }
 
     /// Writes the document atomically (temp file, fsync, rename).

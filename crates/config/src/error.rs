@@ -31,4 +31,8 @@ pub enum ConfigError {
     ServiceExists(String),
     #[error("no service named `{0}` (see `keyward service list`)")]
     NoSuchService(String),
+    #[error("server `{0}` already exists (remove it first with `keyward servers rm {0}`)")]
+    ServerExists(String),
+    #[error("no server named `{0}` (see `keyward servers list`)")]
+    NoSuchServer(String),
 }

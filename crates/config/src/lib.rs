@@ -9,10 +9,30 @@ mod edit;
 mod error;
 mod model;
 mod paths;
+mod secret_refs;
+mod upstream;
 mod validate;
+mod validate_commands;
+mod validate_servers;
+mod values;
 
 pub use duration::parse_duration;
-pub use edit::{ConfigDoc, ServiceSpec, TEMPLATE, write_template};
+pub use edit::{ConfigDoc, ServerSpec, ServiceSpec, TEMPLATE, write_template};
 pub use error::ConfigError;
 pub use model::{Auth, Config, Limits, Service};
 pub use paths::Paths;
+pub use upstream::{
+    Command, DEFAULT_MAX_OUTPUT_BYTES, EnvValue, Server, ServerTransport, TemplatedValue,
+};
+
+#[cfg(test)]
+#[path = "upstream_tests.rs"]
+mod upstream_tests;
+
+#[cfg(test)]
+#[path = "upstream_errors_tests.rs"]
+mod upstream_errors_tests;
+
+#[cfg(test)]
+#[path = "edit_server_tests.rs"]
+mod edit_server_tests;

@@ -8,10 +8,16 @@ use keyward_policy::HttpRule;
 use keyward_vault::SecretRef;
 use url::Url;
 
+use crate::upstream::{Command, Server};
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub services: BTreeMap<String, Service>,
     pub limits: Limits,
+    /// Upstream MCP servers (`[servers.NAME]`).
+    pub servers: BTreeMap<String, Server>,
+    /// Allow-listed commands (`[commands.NAME]`).
+    pub commands: BTreeMap<String, Command>,
 }
 
 /// An HTTP service the agent may call through keyward.

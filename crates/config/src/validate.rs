@@ -3,12 +3,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use keyward_policy::{Action, HttpRule, Method, PathPattern, Rate};
+use keyward_policy::{Action, HttpRule, Method, PathPattern};
 use keyward_vault::SecretRef;
 use serde::Deserialize;
 use url::Url;
 
 use crate::model::{Auth, Config, Limits, Service};
+use crate::validate_commands::{RawCommand, validate_command};
+use crate::validate_servers::{RawServer, validate_server};
+use crate::values::parse_rate;
 use crate::{ConfigError, parse_duration};
 
 #[derive(Deserialize, Default)]
@@ -18,6 +21,10 @@ struct RawConfig {
     services: BTreeMap<String, RawService>,
     #[serde(default)]
     limits: Option<RawLimits>,
+    #[serde(default)]
+    servers: BTreeMap<String, RawServer>,
+    #[serde(default)]
+    commands: BTreeMap<String, RawCommand>,
 }
 
 #[derive(Deserialize)]
@@ -71,12 +78,14 @@ const FORBIDDEN_AUTH_HEADERS: &[&str] = &[
     "cookie",
 ];
 
-struct Ctx<'a> {
+/// Where the configuration came from, for error messages.
+pub(crate) struct Ctx<'a> {
     path: &'a Path,
 }
 
 impl Ctx<'_> {
-    fn invalid(&self, at: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    /// An error naming the key at fault (`at`), in dotted TOML form.
+    pub(crate) fn invalid(&self, at: impl Into<String>, message: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             path: self.path.to_path_buf(),
             at: at.into(),
@@ -99,7 +108,22 @@ impl Config {
             let service = validate_service(&ctx, &name, raw)?;
             services.insert(name, service);
         }
-        Ok(Config { services, limits })
+        let mut servers = BTreeMap::new();
+        for (name, raw) in raw.servers {
+            let server = validate_server(&ctx, &name, raw)?;
+            servers.insert(name, server);
+        }
+        let mut commands = BTreeMap::new();
+        for (name, raw) in raw.commands {
+            let command = validate_command(&ctx, &name, raw, limits.timeout)?;
+            commands.insert(name, command);
+        }
+        Ok(Config {
+            services,
+            limits,
+            servers,
+            commands,
+        })
     }
 
     /// Reads and validates the file at `path`.
@@ -289,26 +313,7 @@ fn validate_rule(ctx: &Ctx<'_>, at: &str, raw: RawRule) -> Result<HttpRule, Conf
             PathPattern::parse(p).map_err(|e| ctx.invalid(format!("{at}.paths"), e.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let rate = match raw.rate {
-        None => {
-            if raw.burst.is_some() {
-                return Err(ctx.invalid(format!("{at}.burst"), "`burst` needs a `rate`"));
-            }
-            None
-        }
-        Some(r) => {
-            let mut rate: Rate = r.parse().map_err(|e: keyward_policy::RateError| {
-                ctx.invalid(format!("{at}.rate"), e.to_string())
-            })?;
-            if let Some(b) = raw.burst {
-                if b == 0 {
-                    return Err(ctx.invalid(format!("{at}.burst"), "must be at least 1"));
-                }
-                rate.burst = Some(b);
-            }
-            Some(rate)
-        }
-    };
+    let rate = parse_rate(ctx, at, raw.rate.as_deref(), raw.burst)?;
     let rule = HttpRule {
         action: raw.action,
         methods,

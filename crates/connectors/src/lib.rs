@@ -2,4 +2,6 @@
 //! They know how to reach an upstream and attach a credential, and nothing
 //! about why a call was allowed.
 
+pub mod exec;
 pub mod http;
+pub mod mcp;

@@ -1,5 +1,6 @@
-//! One decision model for every kind of target (HTTP routes now; MCP tools
-//! and commands later), so that "what wins" is defined exactly once.
+//! One decision model for every kind of target (HTTP routes, upstream MCP
+//! tools, commands; workflows later), so that "what wins" is defined
+//! exactly once.
 
 use serde::Serialize;
 

@@ -1,5 +1,5 @@
-//! Evaluating HTTP rules: which rules match a call, folded by the shared
-//! [`combine`], plus which rate limits apply to the outcome.
+//! Evaluating HTTP rules: which rules match a call (exactly, or with case
+//! folded), folded into a [`Verdict`] by the shared [`crate::verdict`] fold.
 //!
 //! Case. Servers differ in whether `/Admin` and `/admin` are the same
 //! resource, so a case variation must only ever make a request MORE
@@ -16,69 +16,27 @@
 //!   case-insensitively contributes its rate, so a case variant cannot
 //!   route around a rate-limited rule to an unlimited one.
 
-use crate::{Action, Decision, HttpRule, Method, NormalizedPath, Rate, RuleRef, combine};
+use crate::verdict::{Hit, fold};
+use crate::{HttpRule, Method, NormalizedPath, Verdict};
 
-/// A decision together with the rate limits that apply to it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpVerdict {
-    pub decision: Decision,
-    /// `(rule index, rate)` for every matching rule whose action is the
-    /// decided action and that carries a rate; all of them must pass. A call
-    /// allowed by two rate-limited rules is limited by both. For `confirm`
-    /// the confirm rules' rates apply (check them before asking a human, so
-    /// a looping agent cannot flood the human with prompts); for `deny`
-    /// there is nothing to limit and the list is empty.
-    pub rates: Vec<(usize, Rate)>,
-}
-
-/// How one rule relates to the call.
-struct Hit<'a> {
-    index: usize,
-    rule: &'a HttpRule,
-    exact: bool,
-    folded: bool,
-}
-
-/// The decision for `method path` under `rules` (folded by [`combine`]),
-/// and the rate limits that apply to it.
-pub fn evaluate_http(rules: &[HttpRule], method: &Method, path: &NormalizedPath) -> HttpVerdict {
-    let hits: Vec<Hit<'_>> = rules
+/// The decision for `method path` under `rules` (folded by
+/// [`crate::combine`]), and the rate limits that apply to it.
+pub fn evaluate_http(rules: &[HttpRule], method: &Method, path: &NormalizedPath) -> Verdict {
+    let hits: Vec<Hit> = rules
         .iter()
         .enumerate()
         .filter(|(_, r)| r.covers_method(method))
         .map(|(index, rule)| Hit {
             index,
-            rule,
+            action: rule.action,
+            rate: rule.rate,
             exact: rule.matches_path(path, false),
             // Case-sensitive match implies case-insensitive match.
             folded: rule.matches_path(path, true),
         })
         .filter(|h| h.folded)
         .collect();
-    let allowed = hits
-        .iter()
-        .any(|h| h.rule.action == Action::Allow && h.exact);
-    let counts = |h: &Hit<'_>| match h.rule.action {
-        Action::Deny => true,
-        Action::Confirm => h.exact || allowed,
-        Action::Allow => h.exact,
-    };
-    let decision = combine(hits.iter().filter(|h| counts(h)).map(|h| {
-        (
-            h.rule.action,
-            RuleRef {
-                index: h.index,
-                text: h.rule.text(),
-            },
-        )
-    }));
-    let rates = if decision.action == Action::Deny {
-        Vec::new()
-    } else {
-        hits.iter()
-            .filter(|h| h.rule.action == decision.action)
-            .filter_map(|h| h.rule.rate.map(|rate| (h.index, rate)))
-            .collect()
-    };
-    HttpVerdict { decision, rates }
+    fold(&hits, |i| {
+        rules.get(i).map(HttpRule::text).unwrap_or_default()
+    })
 }

@@ -14,7 +14,7 @@ pub struct HttpRule {
     pub methods: Option<Vec<Method>>,
     /// The rule matches a path matching any of these.
     pub paths: Vec<PathPattern>,
-    /// Applies to calls this rule decides (see [`crate::HttpVerdict`]).
+    /// Applies to calls this rule decides (see [`crate::Verdict::rates`]).
     pub rate: Option<Rate>,
 }
 

@@ -5,13 +5,18 @@
 // the helpers of this test-only crate are test code too.
 #![allow(clippy::unwrap_used)]
 
+mod argv_pattern;
 mod evaluate;
+mod evaluate_command;
+mod evaluate_tool;
 mod limiter;
 mod method;
+mod name_pattern;
 mod path_accept;
 mod path_reject;
 mod pattern;
 mod properties;
+mod properties_globs;
 mod properties_rules;
 mod query;
 mod rate;

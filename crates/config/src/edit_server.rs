@@ -1,0 +1,90 @@
+//! `keyward servers add` / `rm`: upstream MCP servers in keyward.toml.
+
+use toml_edit::{Array, InlineTable, Item, Table, value};
+
+use super::ConfigDoc;
+use crate::ConfigError;
+use crate::values::validate_upstream_name;
+
+/// A stdio server as `keyward servers add NAME [--env KEY=REF]... --
+/// COMMAND ARGS...` describes it.
+#[derive(Clone, Debug, Default)]
+pub struct ServerSpec {
+    pub name: String,
+    pub command: String,
+    pub args: Vec<String>,
+    /// `(KEY, value)`: a secret reference (`keyward://NAME`, `env://VAR`,
+    /// ...) or a literal, as in the file.
+    pub env: Vec<(String, String)>,
+}
+
+/// The comment written into the (empty) tools table of a new server, so
+/// that the user sees both what to write and what holds until then.
+pub(crate) const TOOLS_HINT: &str = "# \"get_*\" = \"allow\"  — no pattern: every tool is denied";
+
+impl ConfigDoc {
+    /// Appends `[servers.NAME]` (command, args, env) and an empty
+    /// `[servers.NAME.tools]` whose only content is the comment
+    /// `# "get_*" = "allow"  — no pattern: every tool is denied`; every tool of the
+    /// new server stays denied until the user writes tool patterns. The
+    /// document is validated as a whole; on error it is left unchanged.
+    pub fn add_server(&mut self, spec: &ServerSpec) -> Result<(), ConfigError> {
+        let path = self.path.clone();
+        let invalid = |at: &str, message: String| ConfigError::Invalid {
+            path: path.clone(),
+            at: at.to_string(),
+            message,
+        };
+        validate_upstream_name("server", &spec.name).map_err(|m| invalid("name", m))?;
+        let mut env = InlineTable::new();
+        for (k, v) in &spec.env {
+            if env.contains_key(k) {
+                return Err(invalid(
+                    "--env",
+                    format!("`{}` is given twice", k.escape_debug()),
+                ));
+            }
+            env.insert(k, v.as_str().into());
+        }
+        let mut table = Table::new();
+        table.insert("command", value(&spec.command));
+        if !spec.args.is_empty() {
+            let args: Array = spec.args.iter().map(String::as_str).collect();
+            table.insert("args", value(args));
+        }
+        if !env.is_empty() {
+            table.insert("env", value(env));
+        }
+        let mut tools = Table::new();
+        tools.decor_mut().set_suffix(format!("\n{TOOLS_HINT}"));
+        // At the very end of the file: inserted among the other servers,
+        // the new table would slip in between a table and the comments
+        // that follow it.
+        let pos = self.last_position() + 1;
+        table.set_position(Some(pos));
+        tools.set_position(Some(pos + 1));
+        table.insert("tools", Item::Table(tools));
+        if self.section_table("servers")?.contains_key(&spec.name) {
+            return Err(ConfigError::ServerExists(spec.name.clone()));
+        }
+        let moved_trailing = self.move_trailing_into(&mut table);
+        self.section_table("servers")?
+            .insert(&spec.name, Item::Table(table));
+        if let Err(e) = self.validate() {
+            self.undo_insert("servers", &spec.name, moved_trailing);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Removes `[servers.NAME]` and its tools, keeping comments as
+    /// [`ConfigDoc::remove_service`] does (and dropping the hint
+    /// [`ConfigDoc::add_server`] wrote, if it is still untouched).
+    pub fn remove_server(&mut self, name: &str) -> Result<(), ConfigError> {
+        if self.remove_entry("servers", name, Some(TOOLS_HINT))? {
+            Ok(())
+        } else {
+            Err(ConfigError::NoSuchServer(name.to_string()))
+        }
+    }
+}

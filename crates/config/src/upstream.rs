@@ -1,0 +1,129 @@
+//! The validated `[servers.*]` (upstream MCP servers) and `[commands.*]`
+//! (allow-listed CLI tools) of keyward.toml.
+//!
+//! Like the rest of the file they hold secret references, never values:
+//! an env value or header with an explicit reference scheme is resolved by
+//! the gateway at spawn or connect time, and never written anywhere.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use keyward_policy::{CommandRule, Rate, ToolRule};
+use keyward_vault::SecretRef;
+use url::Url;
+
+/// An upstream MCP server whose tools keyward passes on to the agent as
+/// `SERVER__TOOL`, each call checked against [`Server::tools`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
+    pub name: String,
+    pub transport: ServerTransport,
+    /// Per-tool rules in file order (the order only numbers rules in
+    /// messages; it never changes a decision). Empty: every tool denied.
+    pub tools: Vec<ToolRule>,
+    /// Per tool call; `None` means `limits.timeout`.
+    pub timeout: Option<Duration>,
+    pub description: Option<String>,
+}
+
+/// How keyward reaches an upstream server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerTransport {
+    /// A child process speaking MCP on stdin/stdout. Its environment is
+    /// built from scratch by the gateway: `env` plus a small allow-list.
+    Stdio {
+        /// A bare program name (resolved against `PATH` by the gateway) or
+        /// an absolute path.
+        command: String,
+        /// Passed literally; never holds secrets (references are refused
+        /// here, so that no secret can reach a child's argv).
+        args: Vec<String>,
+        env: BTreeMap<String, EnvValue>,
+        /// Absolute; `None` leaves the choice to the gateway.
+        cwd: Option<PathBuf>,
+    },
+    /// A remote server over Streamable HTTP.
+    Http {
+        /// http or https, with a host, without userinfo or fragment.
+        url: Url,
+        /// Header name as written -> value; names are unique ignoring case.
+        headers: BTreeMap<String, TemplatedValue>,
+    },
+}
+
+/// The value of an environment variable given to a child process.
+///
+/// A value with an explicit reference scheme (`keyward://`, `env://`,
+/// `keychain://`, `vault://`, `file://`, any case) is a secret reference;
+/// any other value is a literal, which is not a secret and is not scrubbed.
+/// A bare name is a literal here (unlike `secret` fields of services):
+/// `LOG_LEVEL = "info"` must not be looked up in the vault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvValue {
+    Literal(String),
+    Secret(SecretRef),
+}
+
+impl EnvValue {
+    pub fn secret(&self) -> Option<&SecretRef> {
+        match self {
+            EnvValue::Literal(_) => None,
+            EnvValue::Secret(r) => Some(r),
+        }
+    }
+}
+
+/// A header value of a remote server: a literal, or a secret reference
+/// with an optional literal prefix. `"Bearer keyward://tok"` is
+/// `Secret { prefix: "Bearer ", secret: Vault("tok") }`; the value sent is
+/// the prefix followed by the resolved secret. Only the LAST
+/// space-separated word may be a reference (`"<prefix> <reference>"`), so
+/// there is exactly one way to read a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TemplatedValue {
+    Literal(String),
+    Secret { prefix: String, secret: SecretRef },
+}
+
+impl TemplatedValue {
+    pub fn secret(&self) -> Option<&SecretRef> {
+        match self {
+            TemplatedValue::Literal(_) => None,
+            TemplatedValue::Secret { secret, .. } => Some(secret),
+        }
+    }
+
+    /// The literal text before the secret (`"Bearer "`), or the whole
+    /// literal value.
+    pub fn prefix(&self) -> &str {
+        match self {
+            TemplatedValue::Literal(s) | TemplatedValue::Secret { prefix: s, .. } => s,
+        }
+    }
+}
+
+/// An allow-listed command the agent may run through `run_command`. No
+/// shell is ever involved: `program` is executed with the agent's argv
+/// after [`keyward_policy::evaluate_command`] allowed it under `rules`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    pub name: String,
+    /// A bare program name (resolved against `PATH` by the gateway at load)
+    /// or an absolute path.
+    pub program: String,
+    /// The `args` patterns as allow rules, then the `deny_args` patterns as
+    /// deny rules, in file order.
+    pub rules: Vec<CommandRule>,
+    pub env: BTreeMap<String, EnvValue>,
+    /// Default: `limits.timeout`.
+    pub timeout: Duration,
+    /// Per agent, for the command as a whole.
+    pub rate: Option<Rate>,
+    /// Per output stream (stdout, stderr); more is cut off.
+    pub max_output_bytes: usize,
+    pub description: Option<String>,
+}
+
+/// Default for [`Command::max_output_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 1024 * 1024;
