@@ -22,7 +22,7 @@ auth = {auth}
 [[services.svc.rules]]
 action = "allow"
 methods = ["GET", "POST"]
-paths = ["/v1/**", "/redirect", "/split", "/big", "/binary", "/encoded", "/gzip", "/slow", "/cookie", "/status-leak"]
+paths = ["/v1/**", "/redirect", "/split", "/big", "/binary", "/encoded", "/gzip", "/slow", "/cookie", "/status-leak", "/header-name-leak"]
 
 [[services.svc.rules]]
 action = "deny"
@@ -366,3 +366,65 @@ rate = "2/minute"
     assert errors == [False, False, True, True]
     agents = {rec["agent"] for rec in home.audit()}
     assert agents == {"agent-0 1"}, agents
+
+
+def test_review_findings_are_pinned(home, upstream, secret):
+    """Regressions from the security review: CONNECT/TRACE never sent;
+    underscore and path-override headers dropped; header names carrying a
+    secret dropped; agent text in the audit escaped and capped."""
+    import subprocess
+
+    async def go(client):
+        out = {}
+        for m in ["CONNECT", "TRACE"]:
+            out[m] = await client.call_tool("http_request", {"service": "svc", "method": m, "path": "/v1/x"})
+        out["headers"] = await client.call_tool("http_request", {
+            "service": "svc", "method": "GET", "path": "/v1/x",
+            "headers": {"X_HTTP_METHOD_OVERRIDE": "DELETE", "X-Original-URL": "/v1/admin/users",
+                        "X-Rewrite-URL": "/v1/admin", "X_Forwarded_Host": "evil"}})
+        out["forged"] = await client.call_tool("http_request", {
+            "service": "svc", "method": "GET\n#999 2026-01-01 00:00:00 allow", "path": "/v1/x"})
+        out["huge"] = await client.call_tool("http_request", {
+            "service": "x" * 200_000, "method": "GET", "path": "/v1/x"})
+        return out
+
+    out = mcp_call(home, go)
+    for m in ["CONNECT", "TRACE"]:
+        assert out[m].is_error and f"does not send {m}" in text_of(out[m])
+    assert not out["headers"].is_error, text_of(out["headers"])
+    seen = {k.lower() for k, _ in upstream.requests[-1]["headers"]}
+    assert not seen & {"x-http-method-override", "x_http_method_override", "x-original-url", "x-rewrite-url", "x_forwarded_host"}, seen
+    assert len(upstream.requests) == 1, "a refused method reached the upstream"
+    assert len(text_of(out["huge"])) < 1000
+    log = (home.dir / "audit.jsonl").read_text()
+    assert len(log) < 20_000, "one call grew the audit log by the agent's input size"
+    printed = home.run("audit").stdout
+    assert "\n#999" not in printed and "#999" in printed
+
+
+def test_a_secret_in_a_response_header_name_drops_the_header(home, upstream, secret):
+    r = call(home, {"service": "svc", "method": "GET", "path": "/header-name-leak"})
+    assert not r.is_error
+    assert secret not in text_of(r) + json.dumps(structured(r))
+    assert structured(r)["headers"]["x-fine"] == "yes"
+    assert not [k for k in structured(r)["headers"] if k.startswith("x-token")], "the header was kept"
+
+
+@pytest.mark.parametrize("endpoint", ["/hexdump", "/b64dump", "/php-json"])
+@pytest.mark.parametrize("password", ["kw_canary_pw96c03cd4?Q?31cc/20eb", "kwcanaryalnum0123456789abcdef"])
+def test_basic_auth_header_value_is_scrubbed_in_every_reflection(home, upstream, endpoint, password):
+    """Regression (review finding 1): hex or base64 dumps of the request head,
+    or PHP-style JSON, gave the agent the whole Basic header value."""
+    home.set_secret("pw", password)
+    home.write_config(config(upstream.origin, auth='{ type = "basic", username = "bot", secret = "pw" }',
+                             extra='[[services.svc.rules]]\naction = "allow"\npaths = ["/hexdump", "/b64dump", "/php-json"]\n'))
+    r = call(home, {"service": "svc", "method": "GET", "path": endpoint})
+    assert not r.is_error, text_of(r)
+    body = structured(r)["body"]
+    token = base64.b64encode(f"bot:{password}".encode()).decode()
+    decoded = bytes.fromhex(body).decode("latin-1") if endpoint == "/hexdump" and "[REDACTED]" not in body else body
+    for form in [token, password, token.replace("/", "\\/")]:
+        assert form not in body and form not in decoded, (endpoint, body[:200])
+    if endpoint == "/b64dump":
+        assert token not in base64.b64decode(body + "===", validate=False).decode("latin-1", "replace") if "[REDACTED]" not in body else True
+    assert "[REDACTED]" in body

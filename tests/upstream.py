@@ -119,6 +119,16 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, b"late", "text/plain")
         elif path.endswith("/cookie"):
             self._send(200, b"{}", extra=[("Set-Cookie", "session=abc"), ("X-Leak", self.server.leak)])
+        elif path.endswith("/header-name-leak"):
+            self._send(200, b"{}", extra=[(f"X-Token-{self.server.leak}", "1"), ("X-Fine", "yes")])
+        elif path.endswith("/hexdump") or path.endswith("/b64dump"):
+            head = f"{rec['method']} {rec['raw_path']} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in rec["headers"])
+            raw = head.encode()
+            dump = raw.hex() if path.endswith("/hexdump") else base64.b64encode(raw).decode()
+            self._send(200, dump.encode(), "text/plain")
+        elif path.endswith("/php-json"):
+            # PHP's json_encode escapes '/' as '\/'.
+            self._send(200, json.dumps(dict(rec["headers"])).replace("/", "\\/").encode())
         elif path.endswith("/status-leak"):
             self._send(500, b"error: upstream rejected token " + leak, "text/plain")
         else:

@@ -79,6 +79,17 @@ impl ServerHandler for KeywardServer {
     ) -> Result<CallToolResponse, McpError> {
         let session = self.identity.session(&context);
         let outcome = self.call(&session, request).await;
+        // Whatever produced the result, nothing leaves unscrubbed.
+        let scrubber = self.gateway.scrubber();
+        let (text, _) = scrubber.scrub_str(&outcome.text);
+        let structured = outcome
+            .structured
+            .map(|v| crate::pipeline::redact::scrub_json(scrubber, v).0);
+        let outcome = ToolOutcome {
+            text,
+            structured,
+            ..outcome
+        };
         let content = vec![ContentBlock::text(outcome.text)];
         let mut result = if outcome.is_error {
             CallToolResult::error(content)

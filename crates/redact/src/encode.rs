@@ -7,7 +7,7 @@ use base64::engine::GeneralPurpose;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use zeroize::Zeroizing;
 
-use crate::escape::{add_json, add_percent, is_unreserved, percent};
+use crate::escape::{add_html, add_json, add_percent, is_unreserved, percent};
 use crate::{MIN_CORE_LEN, MIN_SECRET_LEN};
 
 /// One pattern, zeroed on drop.
@@ -45,17 +45,31 @@ impl Sink {
     }
 }
 
-/// Adds `v` and all its encodings.
+/// Adds `v` and all its encodings. A value with surrounding white space is
+/// also added trimmed: HTTP servers strip it from header values before they
+/// reflect them, and the trimmed value is the working credential.
 pub(crate) fn add_secret(v: &[u8], sink: &mut Sink) {
+    add_one(v, sink);
+    let trimmed = v.trim_ascii();
+    if trimmed.len() != v.len() && trimmed.len() >= MIN_SECRET_LEN {
+        add_one(trimmed, sink);
+    }
+}
+
+fn add_one(v: &[u8], sink: &mut Sink) {
     sink.exact(Zeroizing::new(v.to_vec()));
     add_base64(v, sink);
     add_base64_cores(v, sink);
     sink.caseless(Zeroizing::new(hex::encode(v).into_bytes()));
     add_percent(v, sink);
     add_json(v, sink);
+    add_html(v, sink);
 }
 
-/// Adds base64 of `user:pass`, the value of an `Authorization: Basic` header.
+/// HTTP basic auth: `user:pass` and its base64 (the `Authorization: Basic`
+/// value) are credentials in their own right, so each gets every encoding a
+/// secret gets — an upstream that hex-dumps or JSON-escapes the request
+/// head must not give the agent the header value.
 pub(crate) fn add_basic_auth(user: &[u8], pass: &[u8], sink: &mut Sink) {
     let mut joined = Zeroizing::new(Vec::with_capacity(user.len() + 1 + pass.len()));
     joined.extend_from_slice(user);
@@ -64,8 +78,9 @@ pub(crate) fn add_basic_auth(user: &[u8], pass: &[u8], sink: &mut Sink) {
     if joined.len() < MIN_SECRET_LEN {
         return;
     }
+    add_secret(&joined, sink);
     for (engine, pad) in ENGINES {
-        sink.exact(base64(engine, pad, &joined));
+        add_secret(&base64(engine, pad, &joined), sink);
     }
 }
 

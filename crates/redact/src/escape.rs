@@ -1,5 +1,6 @@
-//! Text escapes a secret may travel in: percent-encoding (URLs, forms) and
-//! JSON string escaping, in the variants common encoders produce.
+//! Text escapes a secret may travel in: percent-encoding (URLs, forms), JSON
+//! string escaping and HTML/XML entities, in the variants common encoders
+//! produce.
 
 use zeroize::Zeroizing;
 
@@ -135,6 +136,32 @@ fn push_u_escape(out: &mut Vec<u8>, unit: u32) {
     out.extend_from_slice(b"\\u");
     for shift in [12u32, 8, 4, 0] {
         out.push(HEX[((unit >> shift) & 15) as usize]);
+    }
+}
+
+/// HTML/XML entity escaping, as error pages that quote a request escape it:
+/// `&amp; &lt; &gt;` with quotes as `&quot;` and `&#39;`, `&#x27;` or
+/// `&apos;`. Only added when the value holds one of `& < > " '`.
+pub(crate) fn add_html(v: &[u8], sink: &mut Sink) {
+    if !v
+        .iter()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+    {
+        return;
+    }
+    for apos in [&b"&#39;"[..], b"&#x27;", b"&apos;"] {
+        let mut out = Zeroizing::new(Vec::with_capacity(v.len() * 6));
+        for &b in v {
+            match b {
+                b'&' => out.extend_from_slice(b"&amp;"),
+                b'<' => out.extend_from_slice(b"&lt;"),
+                b'>' => out.extend_from_slice(b"&gt;"),
+                b'"' => out.extend_from_slice(b"&quot;"),
+                b'\'' => out.extend_from_slice(apos),
+                _ => out.push(b),
+            }
+        }
+        sink.caseless_if_differs(out, v);
     }
 }
 

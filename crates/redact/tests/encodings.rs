@@ -269,3 +269,61 @@ fn percent_encoding_of_every_byte_in_any_case() {
     check_scrubbed(&s, upper.as_bytes());
     check_scrubbed(&s, lower.as_bytes());
 }
+
+/// Regression (review finding 1): the `user:pass` base64 of basic auth was
+/// scrubbed only verbatim; an upstream that hex-dumps, base64-dumps or
+/// JSON-escapes the request head gave the whole header value away.
+#[test]
+fn basic_auth_header_value_in_every_encoding() {
+    let mut b = ScrubberBuilder::new();
+    b.add_basic_auth(b"bot", b"kw_canary_pw96c03cd424abe908?Q?31cc20eb");
+    let s = b.build();
+    let header = format!(
+        "Basic {}",
+        STANDARD.encode("bot:kw_canary_pw96c03cd424abe908?Q?31cc20eb")
+    );
+    let b64 = STANDARD.encode("bot:kw_canary_pw96c03cd424abe908?Q?31cc20eb");
+    let leaks: Vec<Vec<u8>> = vec![
+        hex::encode(header.as_bytes()).into_bytes(),
+        STANDARD
+            .encode(format!("GET / HTTP/1.1\r\nAuthorization: {header}\r\n"))
+            .into_bytes(),
+        b64.replace('/', "\\/").into_bytes(),
+        b64.bytes()
+            .flat_map(|c| format!("%{c:02X}").into_bytes())
+            .collect(),
+        b"bot:kw_canary_pw96c03cd424abe908?Q?31cc20eb".to_vec(),
+    ];
+    for leak in leaks {
+        let (out, n) = s.scrub_bytes(&leak);
+        assert!(n >= 1, "not scrubbed: {}", String::from_utf8_lossy(&leak));
+        let text = String::from_utf8_lossy(&out);
+        assert!(!text.contains(&b64), "{text}");
+        assert!(!text.contains("kw_canary_pw96"), "{text}");
+    }
+}
+
+/// Regression (review finding 6): a stored value with surrounding white
+/// space is reflected trimmed by servers that strip header values.
+#[test]
+fn a_padded_secret_is_also_caught_trimmed() {
+    let s = scrubber(&[b"kw_canary_tokb2e5c08b02ea5baef90f1e1f \n"]);
+    let (out, n) = s.scrub_bytes(b"{\"x-api-key\":\"kw_canary_tokb2e5c08b02ea5baef90f1e1f\"}");
+    assert_eq!(n, 1);
+    assert_eq!(out, b"{\"x-api-key\":\"[REDACTED]\"}");
+}
+
+/// Regression (review finding 7): error pages quote the request with HTML
+/// entities.
+#[test]
+fn html_entity_forms() {
+    let secret: &[u8] = b"kw_canary_tok393c&x<y>\"z'";
+    let s = scrubber(&[secret]);
+    for leak in [
+        &b"kw_canary_tok393c&amp;x&lt;y&gt;&quot;z&#39;"[..],
+        b"kw_canary_tok393c&amp;x&lt;y&gt;&quot;z&#x27;",
+        b"kw_canary_tok393c&amp;x&lt;y&gt;&quot;z&apos;",
+    ] {
+        check_scrubbed(&s, leak);
+    }
+}

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use keyward_audit::{Record, read_last, read_records, verify};
 use keyward_config::Paths;
+use keyward_gateway::pipeline::audit::printable;
 
 use crate::cli::{AuditArgs, AuditCmd};
 use crate::error::CliError;
@@ -46,7 +47,15 @@ pub(crate) fn run(paths: &Paths, args: AuditArgs) -> Result<ExitCode, CliError> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// One readable line. Every field that came from the agent or an upstream
+/// is escaped: a record must not be able to forge lines or drive the
+/// terminal that prints it.
 fn human(r: &Record) -> String {
+    let line = raw_human(r);
+    printable(&line, usize::MAX)
+}
+
+fn raw_human(r: &Record) -> String {
     let e = &r.event;
     let mut line = format!(
         "#{:<5} {} {:<12} {:<24} {}",

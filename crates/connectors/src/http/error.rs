@@ -5,6 +5,8 @@
 pub enum HttpError {
     #[error("the request would leave the service's origin or path prefix")]
     OriginEscape,
+    #[error("keyward does not send {0} requests")]
+    RefusedMethod(String),
     #[error("invalid header `{name}`: {reason}")]
     BadHeader { name: String, reason: &'static str },
     #[error(

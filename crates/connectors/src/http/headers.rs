@@ -27,14 +27,35 @@ const DROPPED_REQUEST: &[&str] = &[
     // read (compressed with an encoding keyward does not decode) could carry
     // a secret past it.
     "accept-encoding",
+    // Path and method overrides honoured by IIS URL Rewrite, Symfony, Zend
+    // and friends: they would make the upstream serve another resource
+    // than the one the rules matched.
+    "x-original-url",
+    "x-rewrite-url",
+    "x-override-url",
+    "x-original-method",
 ];
 
+/// Names are compared case-insensitively and with `_` read as `-`: CGI-style
+/// servers (WSGI, PHP, Rack) turn both `X-HTTP-Method-Override` and
+/// `X_HTTP_METHOD_OVERRIDE` into the same `HTTP_X_HTTP_METHOD_OVERRIDE`.
 pub fn is_dropped_request_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
+    let n = name.to_ascii_lowercase().replace('_', "-");
     DROPPED_REQUEST.contains(&n.as_str())
         || n.starts_with("proxy-")
         || n.starts_with("x-forwarded-")
         || n.starts_with(':')
+}
+
+/// Methods keyward never sends. `CONNECT` makes the HTTP stack rewrite the
+/// request target to `host:port`, so the path that was matched is not the
+/// one sent (and the base path prefix is lost); `TRACE`/`TRACK` exist to
+/// echo the request, credential included.
+pub fn is_refused_method(method: &str) -> bool {
+    matches!(
+        method.to_ascii_uppercase().as_str(),
+        "CONNECT" | "TRACE" | "TRACK"
+    )
 }
 
 /// Response headers the agent does not get: session cookies the service
@@ -76,6 +97,12 @@ mod tests {
             "Connection",
             "Content-Length",
             ":authority",
+            "X_HTTP_METHOD_OVERRIDE",
+            "x_forwarded_host",
+            "Proxy_Authorization",
+            "X-Original-URL",
+            "X-Rewrite-Url",
+            "ACCEPT-ENCODING",
         ] {
             assert!(is_dropped_request_header(h), "{h}");
         }

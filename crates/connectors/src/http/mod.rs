@@ -13,5 +13,5 @@ mod prepare;
 pub use client::{HttpConnector, HttpResponse};
 pub use credential::Credential;
 pub use error::HttpError;
-pub use headers::{is_dropped_request_header, is_dropped_response_header};
+pub use headers::{is_dropped_request_header, is_dropped_response_header, is_refused_method};
 pub use prepare::{HttpRequest, Prepared, prepare};

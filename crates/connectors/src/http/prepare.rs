@@ -6,7 +6,7 @@ use keyward_policy::{Method, NormalizedPath};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-use super::headers::is_dropped_request_header;
+use super::headers::{is_dropped_request_header, is_refused_method};
 use super::{Credential, HttpError};
 
 /// What the gateway asks the connector to send.
@@ -27,13 +27,26 @@ pub struct HttpRequest {
 }
 
 /// A request ready for the wire, and the agent headers that were dropped.
-#[derive(Debug)]
+/// Its `Debug` shows no query and no header values: either may hold the
+/// credential.
 pub struct Prepared {
     pub method: reqwest::Method,
     pub url: Url,
     pub headers: HeaderMap,
     pub body: Option<Vec<u8>>,
     pub dropped_headers: Vec<String>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("method", &self.method)
+            .field("url", &self.display_url())
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .field("dropped_headers", &self.dropped_headers)
+            .finish()
+    }
 }
 
 impl Prepared {
@@ -51,6 +64,9 @@ impl Prepared {
 /// and a path under the base's prefix. Anything else is refused before a
 /// byte is sent, whatever the path looked like.
 pub fn prepare(req: HttpRequest, cred: &Credential) -> Result<Prepared, HttpError> {
+    if is_refused_method(req.method.as_str()) {
+        return Err(HttpError::RefusedMethod(req.method.as_str().to_string()));
+    }
     let prefix = req.base_url.path().trim_end_matches('/');
     let mut url = req.base_url.clone();
     url.set_path(&format!("{prefix}{}", req.path.as_str()));

@@ -179,3 +179,33 @@ fn origin_check_compares_scheme_host_and_port() {
     assert!(!same_origin(&a, &Url::parse("https://h:8443/").unwrap()));
     assert!(!same_origin(&a, &Url::parse("https://evil/").unwrap()));
 }
+
+#[test]
+fn connect_and_trace_are_never_sent() {
+    for m in ["CONNECT", "trace", "TRACK"] {
+        let mut r = req("http://127.0.0.1:9/api", "/public/x");
+        r.method = Method::parse(m).unwrap();
+        assert!(matches!(
+            prepare(r, &Credential::Bearer(secret())),
+            Err(HttpError::RefusedMethod(_))
+        ));
+    }
+}
+
+#[test]
+fn debug_of_a_prepared_request_shows_no_credential() {
+    let mut r = req("https://h", "/s");
+    r.query = Some("a=1".into());
+    let p = prepare(
+        r,
+        &Credential::Query {
+            name: "api_key".into(),
+            value: secret(),
+        },
+    )
+    .unwrap();
+    let d = format!("{p:?}");
+    assert!(!d.contains(CANARY), "{d}");
+    let p = prepare(req("https://h", "/s"), &Credential::Bearer(secret())).unwrap();
+    assert!(!format!("{p:?}").contains(CANARY));
+}

@@ -20,3 +20,35 @@ pub fn ready(gw: &Gateway) -> Result<(), AuditError> {
         tracing::error!(error = %e, "audit log unusable; refusing to act");
     })
 }
+
+/// Agent-controlled text bound for the log: control characters escaped (so
+/// it cannot forge lines or drive a terminal when `keyward audit` prints
+/// it) and the length capped (so one call cannot grow the log by
+/// megabytes).
+pub fn printable(s: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == max_chars {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped_and_length_capped() {
+        assert_eq!(printable("GET\n#999 forged", 64), "GET\\n#999 forged");
+        assert_eq!(printable("\u{1b}[2K\rX", 64), "\\u{1b}[2K\\rX");
+        assert_eq!(printable(&"a".repeat(10), 4), "aaaa…");
+    }
+}

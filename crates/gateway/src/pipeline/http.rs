@@ -29,7 +29,7 @@ pub async fn handle(
         Ok(t) => t,
         Err(e) => {
             event.target = e.service.unwrap_or_default();
-            event.method = e.method.map(|m| m.chars().take(32).collect());
+            event.method = e.method.map(|m| audit::printable(&m, 32));
             return refuse(gw, event, "error", None, &format!("error: {}", e.message));
         }
     };
@@ -86,7 +86,7 @@ fn refuse(
     event.decision = decision.into();
     event.rule = rule;
     event.redactions = n as u64;
-    event.error = Some(message.clone());
+    event.error = Some(audit::printable(&message, ERROR_CHARS));
     if audit::record(gw, event).is_err() {
         return ToolOutcome::error(audit::AUDIT_FAILED);
     }
@@ -106,12 +106,15 @@ fn failed(
     event.latency_us = Some(started.elapsed().as_micros() as u64);
     event.bytes_received = Some(received);
     event.redactions = n as u64;
-    event.error = Some(message.clone());
+    event.error = Some(audit::printable(&message, ERROR_CHARS));
     if audit::record(gw, event).is_err() {
         return ToolOutcome::error(audit::AUDIT_FAILED);
     }
     ToolOutcome::error(message)
 }
+
+/// How much of an error message the audit record keeps.
+const ERROR_CHARS: usize = 512;
 
 fn render(s: Scrubbed, dropped: &[String]) -> ToolOutcome {
     let (body, is_base64) = match String::from_utf8(s.body) {

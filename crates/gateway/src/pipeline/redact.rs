@@ -3,6 +3,7 @@
 //! error messages.
 
 use keyward_connectors::http::{HttpError, HttpResponse};
+use serde_json::Value;
 
 use crate::Gateway;
 
@@ -22,6 +23,43 @@ pub fn scrub_text(gw: &Gateway, text: &str) -> (String, usize) {
     gw.scrubber().scrub_str(text)
 }
 
+/// Scrubs every string (and object key) in a JSON value. Applied to every
+/// tool result in one place, whatever produced it.
+pub fn scrub_json(scrubber: &keyward_redact::Scrubber, v: Value) -> (Value, usize) {
+    match v {
+        Value::String(s) => {
+            let (s, n) = scrubber.scrub_str(&s);
+            (Value::String(s), n)
+        }
+        Value::Array(items) => {
+            let mut total = 0;
+            let items = items
+                .into_iter()
+                .map(|i| {
+                    let (i, n) = scrub_json(scrubber, i);
+                    total += n;
+                    i
+                })
+                .collect();
+            (Value::Array(items), total)
+        }
+        Value::Object(map) => {
+            let mut total = 0;
+            let map = map
+                .into_iter()
+                .map(|(k, v)| {
+                    let (k, nk) = scrubber.scrub_str(&k);
+                    let (v, nv) = scrub_json(scrubber, v);
+                    total += nk + nv;
+                    (k, v)
+                })
+                .collect();
+            (Value::Object(map), total)
+        }
+        other => (other, 0),
+    }
+}
+
 pub async fn read_scrubbed(
     gw: &Gateway,
     mut resp: HttpResponse,
@@ -29,6 +67,12 @@ pub async fn read_scrubbed(
     let mut redactions = 0;
     let mut headers = Vec::with_capacity(resp.headers.len());
     for (name, value) in std::mem::take(&mut resp.headers) {
+        // A secret in a header's name: drop the header.
+        let (_, in_name) = gw.scrubber().scrub_str(&name);
+        if in_name > 0 {
+            redactions += in_name;
+            continue;
+        }
         let (value, n) = gw.scrubber().scrub_str(&value);
         redactions += n;
         headers.push((name, value));

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use keyward_connectors::http::is_refused_method;
 use keyward_policy::{Method, NormalizedPath, split_path_and_query};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -90,7 +91,7 @@ pub fn route_http(
         return Err(RouteError {
             message: format!(
                 "unknown service `{}`; known services: {}",
-                args.service.escape_debug(),
+                super::audit::printable(&args.service, 64),
                 if names.is_empty() {
                     "none".to_string()
                 } else {
@@ -105,6 +106,12 @@ pub fn route_http(
         message: format!("invalid method: {e}"),
         ..known()
     })?;
+    if is_refused_method(method.as_str()) {
+        return Err(RouteError {
+            message: format!("keyward does not send {} requests", method.as_str()),
+            ..known()
+        });
+    }
     let (path, query) = split_path_and_query(&args.path).map_err(|e| RouteError {
         message: format!("path rejected: {e}"),
         ..known()
