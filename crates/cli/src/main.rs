@@ -39,8 +39,8 @@ fn main() -> ExitCode {
 fn init_tracing(env: &env::ProcessEnv) {
     let mut filter = tracing_subscriber::EnvFilter::try_new(env.log.as_deref().unwrap_or("warn"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    for dep in CAPPED_LOG_TARGETS {
-        if let Ok(d) = format!("{dep}=warn").parse() {
+    for (dep, level) in CAPPED_LOG_TARGETS {
+        if let Ok(d) = format!("{dep}={level}").parse() {
             filter = filter.add_directive(d);
         }
     }
