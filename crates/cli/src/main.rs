@@ -51,16 +51,16 @@ fn init_tracing(env: &env::ProcessEnv) {
         .try_init();
 }
 
-const CAPPED_LOG_TARGETS: &[&str] = &[
-    "rmcp",
-    "hyper",
-    "hyper_util",
-    "h2",
-    "reqwest",
-    "rustls",
-    "tokio_util",
-    "zbus",
-    "keyring",
-    "tower",
-    "tracing",
+/// rmcp logs unexpected messages with their content even at `warn`.
+const CAPPED_LOG_TARGETS: &[(&str, &str)] = &[
+    ("rmcp", "error"),
+    ("hyper", "warn"),
+    ("hyper_util", "warn"),
+    ("h2", "warn"),
+    ("reqwest", "warn"),
+    ("rustls", "warn"),
+    ("tokio_util", "warn"),
+    ("zbus", "warn"),
+    ("keyring", "warn"),
+    ("tower", "warn"),
 ];
