@@ -28,6 +28,10 @@ pub struct Event {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub tool: Option<String>,
+    /// The argument vector of a command call, joined for reading (escaped
+    /// and capped by the gateway).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub args: Option<String>,
     /// "allow" | "deny" | "confirm" | "rate_limited" | "error".
     pub decision: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -9,10 +9,11 @@ use keyward_config::{Config, Limits, Service};
 use keyward_connectors::http::{Credential, HttpConnector};
 use keyward_policy::RateLimiter;
 use keyward_redact::Scrubber;
-use keyward_vault::{EnvSource, Vault};
+use keyward_vault::{EnvSource, Resolver, Vault};
 
 use crate::GatewayError;
-use crate::pipeline::inject;
+use crate::pipeline::{inject, inject_upstreams};
+use crate::upstream::{CommandRuntime, ListChanged, PinStore, ServerRuntime};
 
 /// A service with its credential resolved.
 #[derive(Debug)]
@@ -29,6 +30,11 @@ pub struct Gateway {
 
 struct Inner {
     services: BTreeMap<String, ServiceRuntime>,
+    servers: BTreeMap<String, Arc<ServerRuntime>>,
+    commands: BTreeMap<String, CommandRuntime>,
+    pins: PinStore,
+    list_changed: ListChanged,
+    inherit: Vec<(String, String)>,
     limits: Limits,
     scrubber: Scrubber,
     http: HttpConnector,
@@ -50,12 +56,27 @@ impl Gateway {
         vault: Option<&Vault>,
         env: &dyn EnvSource,
         audit: AuditLog,
+        pins: PinStore,
     ) -> Result<Gateway, GatewayError> {
         let services = inject::resolve_services(config.services, vault, env)?;
-        let scrubber = inject::build_scrubber(vault, services.values());
+        let list_changed = ListChanged::default();
+        let resolver = Resolver { vault, env };
+        let upstreams = inject_upstreams::resolve_upstreams(
+            config.servers,
+            config.commands,
+            &resolver,
+            env,
+            &list_changed,
+        )?;
+        let scrubber = inject::build_scrubber(vault, services.values(), &upstreams.injected);
         Ok(Gateway {
             inner: Arc::new(Inner {
                 services,
+                servers: upstreams.servers,
+                commands: upstreams.commands,
+                pins,
+                list_changed,
+                inherit: inject_upstreams::inherited(env),
                 limits: config.limits,
                 scrubber,
                 http: HttpConnector::new()?,
@@ -68,6 +89,27 @@ impl Gateway {
 
     pub fn services(&self) -> &BTreeMap<String, ServiceRuntime> {
         &self.inner.services
+    }
+
+    pub fn servers(&self) -> &BTreeMap<String, Arc<ServerRuntime>> {
+        &self.inner.servers
+    }
+
+    pub fn commands(&self) -> &BTreeMap<String, CommandRuntime> {
+        &self.inner.commands
+    }
+
+    pub fn pins(&self) -> &PinStore {
+        &self.inner.pins
+    }
+
+    pub fn list_changed(&self) -> &ListChanged {
+        &self.inner.list_changed
+    }
+
+    /// The allow-listed part of keyward's environment children get.
+    pub fn inherit(&self) -> &[(String, String)] {
+        &self.inner.inherit
     }
 
     pub fn limits(&self) -> &Limits {
@@ -100,6 +142,8 @@ impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateway")
             .field("services", &self.inner.services.keys().collect::<Vec<_>>())
+            .field("servers", &self.inner.servers.keys().collect::<Vec<_>>())
+            .field("commands", &self.inner.commands.keys().collect::<Vec<_>>())
             .field("scrubber", &self.inner.scrubber)
             .finish_non_exhaustive()
     }

@@ -13,6 +13,7 @@ mod gateway;
 pub mod pipeline;
 mod server;
 mod tools;
+pub mod upstream;
 
 pub use error::GatewayError;
 pub use gateway::{Gateway, ServiceRuntime};

@@ -11,9 +11,12 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 
+use crate::pipeline::audit::printable;
+use crate::pipeline::redact::scrub_result;
 use crate::pipeline::session::{ConnectionIdentity, Session};
-use crate::pipeline::{ToolOutcome, http};
-use crate::tools::{self, HTTP_REQUEST, LIST_SERVICES};
+use crate::pipeline::{ToolOutcome, command, http, tool};
+use crate::tools::{self, HTTP_REQUEST, LIST_SERVICES, RUN_COMMAND};
+use crate::upstream::split_tool_name;
 use crate::{Gateway, GatewayError};
 
 /// The MCP face of a [`Gateway`].
@@ -27,37 +30,54 @@ pub struct KeywardServer {
 impl KeywardServer {
     pub fn new(gateway: Gateway) -> Self {
         KeywardServer {
+            tools: tools::definitions(!gateway.commands().is_empty()),
             gateway,
-            tools: tools::definitions(),
             identity: ConnectionIdentity::default(),
         }
     }
 
     /// Runs one tool call; unknown tools and bad arguments come back as
     /// error results the agent can read, never as a crash.
-    pub async fn call(&self, session: &Session, request: CallToolRequestParams) -> ToolOutcome {
-        match request.name.as_ref() {
-            LIST_SERVICES => tools::list_services(&self.gateway),
-            HTTP_REQUEST => http::handle(&self.gateway, session, request.arguments).await,
-            other => {
-                let (name, _) = self.gateway.scrubber().scrub_str(other);
-                ToolOutcome::error(format!(
-                    "error: unknown tool `{}`; keyward offers {LIST_SERVICES} and {HTTP_REQUEST}",
-                    name.chars().take(64).collect::<String>().escape_debug()
-                ))
+    pub async fn call(&self, session: &Session, request: CallToolRequestParams) -> CallToolResult {
+        let gw = &self.gateway;
+        let outcome = match request.name.as_ref() {
+            LIST_SERVICES => tools::list_services(gw),
+            HTTP_REQUEST => http::handle(gw, session, request.arguments).await,
+            RUN_COMMAND if !gw.commands().is_empty() => {
+                command::handle(gw, session, request.arguments).await
             }
-        }
+            other => match split_tool_name(other) {
+                Some((server, tool)) if gw.servers().contains_key(server) => {
+                    match tool::handle(gw, session, server, tool, request.arguments).await {
+                        Ok(result) => return result,
+                        Err(outcome) => outcome,
+                    }
+                }
+                _ => ToolOutcome::error(format!(
+                    "error: unknown tool `{}`; call list_services, or list the tools again",
+                    printable(other, 64)
+                )),
+            },
+        };
+        into_result(outcome)
     }
 }
 
 impl ServerHandler for KeywardServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("keyward", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
-                "keyward holds the user's API credentials. Call list_services to see what you may \
-                 reach, then http_request. You never need, and will never see, a credential.",
-            )
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build(),
+        )
+        .with_server_info(Implementation::new("keyward", env!("CARGO_PKG_VERSION")))
+        .with_instructions(
+            "keyward holds the user's credentials. Call list_services to see the HTTP services \
+                 and commands you may use, then http_request or run_command; tools named \
+                 SERVER__TOOL are the user's MCP servers, behind the same rules. You never need, \
+                 and will never see, a credential.",
+        )
     }
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
@@ -67,9 +87,12 @@ impl ServerHandler for KeywardServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.tools.clone()))
+        self.gateway.list_changed().set_peer(&context.peer);
+        let mut all = self.tools.clone();
+        all.extend(tool::list_all(&self.gateway).await);
+        Ok(ListToolsResult::with_all_items(all))
     }
 
     async fn call_tool(
@@ -78,27 +101,23 @@ impl ServerHandler for KeywardServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let session = self.identity.session(&context);
-        let outcome = self.call(&session, request).await;
+        self.gateway.list_changed().set_peer(&context.peer);
+        let result = self.call(&session, request).await;
         // Whatever produced the result, nothing leaves unscrubbed.
-        let scrubber = self.gateway.scrubber();
-        let (text, _) = scrubber.scrub_str(&outcome.text);
-        let structured = outcome
-            .structured
-            .map(|v| crate::pipeline::redact::scrub_json(scrubber, v).0);
-        let outcome = ToolOutcome {
-            text,
-            structured,
-            ..outcome
-        };
-        let content = vec![ContentBlock::text(outcome.text)];
-        let mut result = if outcome.is_error {
-            CallToolResult::error(content)
-        } else {
-            CallToolResult::success(content)
-        };
-        result.structured_content = outcome.structured;
+        let (result, _) = scrub_result(self.gateway.scrubber(), result);
         Ok(result.into())
     }
+}
+
+fn into_result(outcome: ToolOutcome) -> CallToolResult {
+    let content = vec![ContentBlock::text(outcome.text)];
+    let mut result = if outcome.is_error {
+        CallToolResult::error(content)
+    } else {
+        CallToolResult::success(content)
+    };
+    result.structured_content = outcome.structured;
+    result
 }
 
 /// Serves MCP on stdin/stdout until the client closes the stream.

@@ -11,8 +11,9 @@ use crate::pipeline::route::HttpArgs;
 
 pub(crate) const LIST_SERVICES: &str = "list_services";
 pub(crate) const HTTP_REQUEST: &str = "http_request";
+pub(crate) const RUN_COMMAND: &str = "run_command";
 
-pub(crate) fn definitions() -> Vec<Tool> {
+pub(crate) fn definitions(with_commands: bool) -> Vec<Tool> {
     let empty = json!({"type": "object", "properties": {}, "additionalProperties": false});
     let empty = match empty {
         Value::Object(m) => m,
@@ -36,6 +37,18 @@ pub(crate) fn definitions() -> Vec<Tool> {
         )
         .with_annotations(ToolAnnotations::new().open_world(true)),
     ]
+    .into_iter()
+    .chain(with_commands.then(|| {
+        Tool::new(
+            RUN_COMMAND,
+            "Run one of the user's allow-listed command-line tools (see list_services) with \
+             arguments you choose, checked against its allowed patterns. No shell: each \
+             argument is passed as is. Returns the exit code and the output, secrets removed.",
+            Arc::new(schema_of::<crate::pipeline::command::CommandArgs>()),
+        )
+        .with_annotations(ToolAnnotations::new().open_world(true))
+    }))
+    .collect()
 }
 
 fn schema_of<T: schemars::JsonSchema>() -> serde_json::Map<String, Value> {

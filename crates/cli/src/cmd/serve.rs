@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use keyward_audit::AuditLog;
 use keyward_config::{Config, Paths};
+use keyward_gateway::upstream::PinStore;
 use keyward_gateway::{Gateway, serve_stdio};
 
 use crate::cmd::config_file;
@@ -15,7 +16,9 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError>
     let config = Config::load(&config_file(paths)?)?;
     let vault = unlock(paths, env, Prompt::Never)?;
     let audit = AuditLog::open(&paths.audit_file())?;
-    let gateway = Gateway::new(config, Some(&vault), env, audit)?;
+    let pins = PinStore::open(&paths.data_dir.join("pins.json"))
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    let gateway = Gateway::new(config, Some(&vault), env, audit, pins)?;
     drop(vault);
     tracing::info!(
         services = gateway.services().len(),

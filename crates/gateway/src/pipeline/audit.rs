@@ -1,7 +1,11 @@
 //! Records the call. The record is written before the answer goes back, and
 //! if it cannot be written the call fails (fail closed).
 
+use std::time::Instant;
+
 use keyward_audit::{AuditError, Event};
+
+use super::ToolOutcome;
 
 use crate::Gateway;
 
@@ -40,6 +44,48 @@ pub fn printable(s: &str, max_chars: usize) -> String {
     }
     out
 }
+
+/// A call stopped before it reached the upstream: recorded, then explained.
+pub fn refuse(
+    gw: &Gateway,
+    mut event: Event,
+    decision: &str,
+    rule: Option<String>,
+    message: &str,
+) -> ToolOutcome {
+    let (message, n) = super::redact::scrub_text(gw, message);
+    event.decision = decision.into();
+    event.rule = rule;
+    event.redactions = n as u64;
+    event.error = Some(printable(&message, ERROR_CHARS));
+    if record(gw, event).is_err() {
+        return ToolOutcome::error(AUDIT_FAILED);
+    }
+    ToolOutcome::error(message)
+}
+
+/// An allowed call that failed on the way (connect, timeout, bad header).
+pub fn failed(
+    gw: &Gateway,
+    mut event: Event,
+    started: Instant,
+    error: &str,
+    received: u64,
+) -> ToolOutcome {
+    let (message, n) = super::redact::scrub_text(gw, &format!("error: {error}"));
+    event.decision = "allow".into();
+    event.latency_us = Some(started.elapsed().as_micros() as u64);
+    event.bytes_received = Some(received);
+    event.redactions = n as u64;
+    event.error = Some(printable(&message, ERROR_CHARS));
+    if record(gw, event).is_err() {
+        return ToolOutcome::error(AUDIT_FAILED);
+    }
+    ToolOutcome::error(message)
+}
+
+/// How much of an error message the audit record keeps.
+const ERROR_CHARS: usize = 512;
 
 #[cfg(test)]
 mod tests {

@@ -30,7 +30,7 @@ pub async fn handle(
         Err(e) => {
             event.target = e.service.unwrap_or_default();
             event.method = e.method.map(|m| audit::printable(&m, 32));
-            return refuse(gw, event, "error", None, &format!("error: {}", e.message));
+            return audit::refuse(gw, event, "error", None, &format!("error: {}", e.message));
         }
     };
     event.target = target.service.clone();
@@ -40,7 +40,9 @@ pub async fn handle(
     // policy: may it?
     let rule = match policy::check_http(gw, &session.agent, &target) {
         Ok(rule) => rule,
-        Err(denial) => return refuse(gw, event, denial.decision, denial.rule, &denial.message),
+        Err(denial) => {
+            return audit::refuse(gw, event, denial.decision, denial.rule, &denial.message);
+        }
     };
     event.rule = rule;
     event.decision = "allow".into();
@@ -53,14 +55,14 @@ pub async fn handle(
     // inject + upstream: attach the credential and call.
     let sent = match upstream::send_http(gw, target).await {
         Ok(s) => s,
-        Err(e) => return failed(gw, event, started, &e.to_string(), 0),
+        Err(e) => return audit::failed(gw, event, started, &e.to_string(), 0),
     };
     event.bytes_sent = Some(sent.bytes_sent);
 
     // redact: scrub all that comes back.
     let scrubbed = match redact::read_scrubbed(gw, sent.response).await {
         Ok(s) => s,
-        Err((e, received)) => return failed(gw, event, started, &e.to_string(), received),
+        Err((e, received)) => return audit::failed(gw, event, started, &e.to_string(), received),
     };
 
     // audit: record, then answer.
@@ -73,48 +75,6 @@ pub async fn handle(
     }
     render(scrubbed, &sent.dropped_headers)
 }
-
-/// A call stopped before it reached the upstream: recorded, then explained.
-fn refuse(
-    gw: &Gateway,
-    mut event: Event,
-    decision: &str,
-    rule: Option<String>,
-    message: &str,
-) -> ToolOutcome {
-    let (message, n) = redact::scrub_text(gw, message);
-    event.decision = decision.into();
-    event.rule = rule;
-    event.redactions = n as u64;
-    event.error = Some(audit::printable(&message, ERROR_CHARS));
-    if audit::record(gw, event).is_err() {
-        return ToolOutcome::error(audit::AUDIT_FAILED);
-    }
-    ToolOutcome::error(message)
-}
-
-/// An allowed call that failed on the way (connect, timeout, bad header).
-fn failed(
-    gw: &Gateway,
-    mut event: Event,
-    started: Instant,
-    error: &str,
-    received: u64,
-) -> ToolOutcome {
-    let (message, n) = redact::scrub_text(gw, &format!("error: {error}"));
-    event.decision = "allow".into();
-    event.latency_us = Some(started.elapsed().as_micros() as u64);
-    event.bytes_received = Some(received);
-    event.redactions = n as u64;
-    event.error = Some(audit::printable(&message, ERROR_CHARS));
-    if audit::record(gw, event).is_err() {
-        return ToolOutcome::error(audit::AUDIT_FAILED);
-    }
-    ToolOutcome::error(message)
-}
-
-/// How much of an error message the audit record keeps.
-const ERROR_CHARS: usize = 512;
 
 fn render(s: Scrubbed, dropped: &[String]) -> ToolOutcome {
     let (body, is_base64) = match String::from_utf8(s.body) {

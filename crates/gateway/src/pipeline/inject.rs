@@ -72,8 +72,12 @@ fn credential_for(resolver: &Resolver<'_>, service: &Service) -> Result<Credenti
 pub fn build_scrubber<'a>(
     vault: Option<&Vault>,
     services: impl Iterator<Item = &'a ServiceRuntime>,
+    injected: &[keyward_vault::SecretValue],
 ) -> Scrubber {
     let mut b = ScrubberBuilder::new();
+    for value in injected {
+        b.add_secret(value.expose());
+    }
     if let Some(v) = vault {
         for (_, value) in v.values() {
             b.add_secret(value.expose());

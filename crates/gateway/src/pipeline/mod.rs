@@ -2,13 +2,16 @@
 
 pub mod audit;
 pub mod inject;
+pub mod inject_upstreams;
 pub mod policy;
 pub mod redact;
 pub mod route;
 pub mod session;
 pub mod upstream;
 
+pub mod command;
 pub mod http;
 mod outcome;
+pub mod tool;
 
 pub use outcome::ToolOutcome;

@@ -123,3 +123,26 @@ pub async fn read_scrubbed(
         redactions,
     })
 }
+
+/// Scrubs a whole MCP tool result (text, structured content, embedded
+/// resources, `_meta`) by way of its JSON form. A result that cannot be
+/// re-read after scrubbing is replaced by an error, never passed raw.
+pub fn scrub_result(
+    scrubber: &keyward_redact::Scrubber,
+    result: rmcp::model::CallToolResult,
+) -> (rmcp::model::CallToolResult, usize) {
+    let Ok(value) = serde_json::to_value(&result) else {
+        return (unreadable(), 0);
+    };
+    let (value, n) = scrub_json(scrubber, value);
+    match serde_json::from_value(value) {
+        Ok(r) => (r, n),
+        Err(_) => (unreadable(), n),
+    }
+}
+
+fn unreadable() -> rmcp::model::CallToolResult {
+    rmcp::model::CallToolResult::error(vec![rmcp::model::ContentBlock::text(
+        "error: keyward could not scrub this result, so it is withheld",
+    )])
+}

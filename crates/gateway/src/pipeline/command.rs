@@ -1,0 +1,208 @@
+//! The `run_command` tool: an allow-listed CLI tool, run without a shell —
+//! route, policy, exec, scrub, record.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use keyward_audit::Event;
+use keyward_connectors::exec::{ExecOutput, ExecSpec, run};
+use keyward_policy::{Action, evaluate_command};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::session::Session;
+use super::{ToolOutcome, audit};
+use crate::Gateway;
+
+/// Arguments of the `run_command` tool.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandArgs {
+    /// Name of a command from `list_services`.
+    pub command: String,
+    /// Arguments, one string each; no shell interprets them.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Text written to the program's standard input.
+    #[serde(default)]
+    pub stdin: Option<String>,
+    /// Absolute working directory.
+    #[serde(default)]
+    pub cwd: Option<String>,
+}
+
+pub async fn handle(
+    gw: &Gateway,
+    session: &Session,
+    args: Option<Map<String, Value>>,
+) -> ToolOutcome {
+    let started = Instant::now();
+    let mut event = Event {
+        agent: session.agent.clone(),
+        kind: "command".into(),
+        ..Event::default()
+    };
+
+    // route: a configured command, well-formed arguments.
+    let args: CommandArgs = match serde_json::from_value(Value::Object(args.unwrap_or_default())) {
+        Ok(a) => a,
+        Err(e) => {
+            return audit::refuse(
+                gw,
+                event,
+                "error",
+                None,
+                &format!("error: invalid arguments: {e}"),
+            );
+        }
+    };
+    event.target = audit::printable(&args.command, 64);
+    event.args = Some(audit::printable(&args.args.join(" "), 256));
+    let Some(rt) = gw.commands().get(&args.command) else {
+        let names: Vec<&str> = gw.commands().keys().map(String::as_str).collect();
+        let msg = format!(
+            "error: unknown command `{}`; known commands: {}",
+            audit::printable(&args.command, 64),
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            }
+        );
+        return audit::refuse(gw, event, "error", None, &msg);
+    };
+    let cwd = match args.cwd.as_deref().map(PathBuf::from) {
+        Some(p) if !p.is_absolute() => {
+            return audit::refuse(
+                gw,
+                event,
+                "error",
+                None,
+                "error: `cwd` must be an absolute path",
+            );
+        }
+        other => other,
+    };
+
+    // policy: may it, and within its rate?
+    let verdict = evaluate_command(&rt.command.rules, &args.args);
+    let rule = verdict.decision.rule.as_ref().map(|r| r.text.clone());
+    let what = format!(
+        "`{} {}`",
+        args.command,
+        audit::printable(&args.args.join(" "), 128)
+    );
+    match verdict.decision.action {
+        Action::Deny => {
+            return audit::refuse(gw, event, "deny", rule, &verdict.decision.explain(&what));
+        }
+        Action::Confirm => {
+            let msg = format!(
+                "denied: {what} needs a human's confirmation, and this keyward cannot ask for one yet"
+            );
+            return audit::refuse(gw, event, "confirm", rule, &msg);
+        }
+        Action::Allow => {}
+    }
+    if let Some(rate) = &rt.command.rate {
+        let key = format!("command:{}", args.command);
+        if let Err(retry) = gw.limiter().check(&session.agent, &key, rate) {
+            let msg = format!(
+                "rate limited: {rate} per agent for command {}; retry in {:.1}s",
+                args.command,
+                retry.0.as_secs_f64()
+            );
+            return audit::refuse(gw, event, "rate_limited", rule, &msg);
+        }
+    }
+    event.rule = rule;
+    event.decision = "allow".into();
+
+    // audit, ahead: a call that could not be recorded is not made.
+    if audit::ready(gw).is_err() {
+        return ToolOutcome::error(audit::AUDIT_FAILED);
+    }
+
+    // upstream: the process, no shell, clean environment.
+    let spec = ExecSpec {
+        program: rt.program.clone(),
+        args: args.args,
+        env: rt.env.clone(),
+        inherit: gw.inherit().to_vec(),
+        stdin: args.stdin.map(String::into_bytes),
+        cwd,
+        timeout: rt.command.timeout,
+        max_output_bytes: rt.command.max_output_bytes,
+    };
+    event.bytes_sent = Some(spec.stdin.as_ref().map_or(0, |s| s.len() as u64));
+    let out = match run(spec).await {
+        Ok(o) => o,
+        Err(e) => return audit::failed(gw, event, started, &e.to_string(), 0),
+    };
+
+    // redact + audit + answer.
+    let (outcome, redactions) = render(gw, out, &mut event);
+    event.latency_us = Some(started.elapsed().as_micros() as u64);
+    event.redactions = redactions as u64;
+    if audit::record(gw, event).is_err() {
+        return ToolOutcome::error(audit::AUDIT_FAILED);
+    }
+    outcome
+}
+
+fn render(gw: &Gateway, out: ExecOutput, event: &mut Event) -> (ToolOutcome, usize) {
+    let (stdout, n1) = gw
+        .scrubber()
+        .scrub_str(&String::from_utf8_lossy(&out.stdout));
+    let (stderr, n2) = gw
+        .scrubber()
+        .scrub_str(&String::from_utf8_lossy(&out.stderr));
+    event.bytes_received = Some((out.stdout.len() + out.stderr.len()) as u64);
+    let status = match (out.status, out.signal, out.timed_out) {
+        (_, _, true) => "timed out and was killed".to_string(),
+        (Some(code), _, _) => format!("exit {code}"),
+        (None, Some(sig), _) => format!("killed by signal {sig}"),
+        (None, None, _) => "ended".to_string(),
+    };
+    let failed = out.timed_out || out.status != Some(0);
+    if failed {
+        event.error = Some(status.clone());
+    }
+    let mut text = format!("{status}\n");
+    if !stdout.is_empty() {
+        text.push_str(&format!(
+            "--- stdout{} ---\n{stdout}\n",
+            if out.stdout_truncated {
+                " (truncated)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if !stderr.is_empty() {
+        text.push_str(&format!(
+            "--- stderr{} ---\n{stderr}\n",
+            if out.stderr_truncated {
+                " (truncated)"
+            } else {
+                ""
+            }
+        ));
+    }
+    let structured = json!({
+        "exit_code": out.status,
+        "signal": out.signal,
+        "timed_out": out.timed_out,
+        "stdout": stdout,
+        "stderr": stderr,
+        "stdout_truncated": out.stdout_truncated,
+        "stderr_truncated": out.stderr_truncated,
+    });
+    let outcome = ToolOutcome {
+        is_error: failed,
+        text,
+        structured: Some(structured),
+    };
+    (outcome, n1 + n2)
+}

@@ -1,0 +1,165 @@
+//! A tool of an upstream MCP server (`SERVER__TOOL`): the pipeline top to
+//! bottom — route, policy, pin check, upstream call, scrub, record.
+
+use std::time::Instant;
+
+use futures::future::join_all;
+use keyward_audit::Event;
+use keyward_policy::{Action, evaluate_tool};
+use rmcp::model::{CallToolResult, ContentBlock, Tool};
+use serde_json::{Map, Value};
+
+use super::session::Session;
+use super::{ToolOutcome, audit};
+use crate::Gateway;
+use crate::upstream::{Catalog, CatalogEntry, ServerRuntime};
+
+/// Lists (again, if stale) every upstream's tools; a server that cannot be
+/// started is left out of the list, with a warning in keyward's log.
+pub async fn list_all(gw: &Gateway) -> Vec<Tool> {
+    let lists = join_all(gw.servers().iter().map(|(name, rt)| async move {
+        match ensure_catalog(gw, rt).await {
+            Ok(()) => rt.catalog().exposed(name),
+            Err(e) => {
+                tracing::warn!(server = %name, error = %e, "upstream unavailable; its tools are not listed");
+                Vec::new()
+            }
+        }
+    }))
+    .await;
+    lists.into_iter().flatten().collect()
+}
+
+/// Lists the server's tools if its catalog was never built or went stale.
+async fn ensure_catalog(gw: &Gateway, rt: &ServerRuntime) -> Result<(), String> {
+    let stale = rt.take_stale();
+    if rt.catalog().fresh && !stale {
+        return Ok(());
+    }
+    let listed = rt.upstream.tools().await.map_err(|e| e.to_string())?;
+    let catalog = Catalog::build(&rt.server.name, &rt.server.tools, listed, gw.pins())
+        .map_err(|e| e.to_string())?;
+    *rt.catalog() = catalog;
+    Ok(())
+}
+
+/// Runs `tool` of `server` for the agent.
+pub async fn handle(
+    gw: &Gateway,
+    session: &Session,
+    server: &str,
+    tool: &str,
+    args: Option<Map<String, Value>>,
+) -> Result<CallToolResult, ToolOutcome> {
+    let started = Instant::now();
+    let mut event = Event {
+        agent: session.agent.clone(),
+        kind: "tool".into(),
+        target: server.to_string(),
+        tool: Some(audit::printable(tool, 128)),
+        ..Event::default()
+    };
+
+    // route: a server keyward knows.
+    let Some(rt) = gw.servers().get(server) else {
+        return Err(audit::refuse(
+            gw,
+            event,
+            "error",
+            None,
+            "error: unknown tool",
+        ));
+    };
+
+    // policy: may it, and within its rate?
+    let verdict = evaluate_tool(&rt.server.tools, tool);
+    let rule = verdict.decision.rule.as_ref().map(|r| r.text.clone());
+    let what = format!("tool `{tool}` of {server}");
+    match verdict.decision.action {
+        Action::Deny => {
+            let msg = verdict.decision.explain(&what);
+            return Err(audit::refuse(gw, event, "deny", rule, &msg));
+        }
+        Action::Confirm => {
+            let msg = format!(
+                "denied: {what} needs a human's confirmation, and this keyward cannot ask for one yet"
+            );
+            return Err(audit::refuse(gw, event, "confirm", rule, &msg));
+        }
+        Action::Allow => {}
+    }
+    for (index, rate) in &verdict.rates {
+        let key = format!("{server}__{tool}#rule{}", index + 1);
+        if let Err(retry) = gw.limiter().check(&session.agent, &key, rate) {
+            let msg = format!(
+                "rate limited: {rate} per agent for {what}; retry in {:.1}s",
+                retry.0.as_secs_f64()
+            );
+            return Err(audit::refuse(gw, event, "rate_limited", rule, &msg));
+        }
+    }
+
+    // pins: only a tool whose definition is the accepted one.
+    if let Err(e) = ensure_catalog(gw, rt).await {
+        return Err(audit::failed(
+            gw,
+            event,
+            started,
+            &format!("upstream unavailable: {e}"),
+            0,
+        ));
+    }
+    let entry = rt.catalog().tools.get(tool).cloned();
+    match entry {
+        None => {
+            let msg = format!(
+                "error: {server} has no tool `{}`",
+                audit::printable(tool, 64)
+            );
+            return Err(audit::refuse(gw, event, "error", rule, &msg));
+        }
+        Some(CatalogEntry::Withheld { .. }) => {
+            let msg = format!(
+                "denied: {what} changed its definition since it was accepted; the user must review it with `keyward servers accept {server}`"
+            );
+            return Err(audit::refuse(gw, event, "deny", rule, &msg));
+        }
+        Some(CatalogEntry::Exposed(_)) => {}
+    }
+    event.rule = rule;
+    event.decision = "allow".into();
+
+    // audit, ahead: a call that could not be recorded is not made.
+    if audit::ready(gw).is_err() {
+        return Err(ToolOutcome::error(audit::AUDIT_FAILED));
+    }
+
+    // upstream: the call itself.
+    let timeout = rt.server.timeout.unwrap_or(gw.limits().timeout);
+    let result = match rt.upstream.call_tool(tool, args, timeout).await {
+        Ok(r) => r,
+        Err(e) => return Err(audit::failed(gw, event, started, &e.to_string(), 0)),
+    };
+
+    // redact: every string in the result.
+    let (result, redactions) = super::redact::scrub_result(gw.scrubber(), result);
+
+    // audit: record, then answer.
+    event.latency_us = Some(started.elapsed().as_micros() as u64);
+    event.redactions = redactions as u64;
+    if result.is_error == Some(true) {
+        let text = first_text(&result).unwrap_or_default();
+        event.error = Some(audit::printable(&format!("upstream error: {text}"), 512));
+    }
+    if audit::record(gw, event).is_err() {
+        return Err(ToolOutcome::error(audit::AUDIT_FAILED));
+    }
+    Ok(result)
+}
+
+fn first_text(r: &CallToolResult) -> Option<String> {
+    r.content.iter().find_map(|c| match c {
+        ContentBlock::Text(t) => Some(t.text.clone()),
+        _ => None,
+    })
+}

@@ -1,0 +1,11 @@
+//! The upstream MCP servers and CLI tools keyward fronts: their resolved
+//! specs, their tool catalogs (filtered by policy and pinning) and the
+//! channel that tells the agent when a catalog changed.
+
+mod catalog;
+pub mod pins;
+mod runtime;
+
+pub use catalog::{Catalog, CatalogEntry, TOOL_SEPARATOR, exposed_name, split_tool_name};
+pub use pins::{PinCheck, PinError, PinStore};
+pub use runtime::{CommandRuntime, ListChanged, ServerRuntime};
