@@ -195,3 +195,18 @@ env = {{ TOOL_DESCRIPTION = "{desc}" }}
     assert "pin__add" not in names, "a changed tool is still listed"
     assert r.is_error and "changed its definition" in text_of(r) and "keyward servers accept pin" in text_of(r)
     assert home.audit()[-1]["decision"] == "deny"
+
+    # Accepting needs the passphrase: a key-file unlock (what a same-user
+    # agent could also use) is not enough.
+    p = home.run("servers", "accept", "pin", check=False)
+    assert p.returncode == 2 and "needs the vault passphrase" in p.stderr
+    p = home.run("servers", "accept", "pin", env={"KEYWARD_PASSPHRASE": "wrong"}, check=False)
+    assert p.returncode == 2 and "wrong passphrase" in p.stderr
+    p = home.run("servers", "accept", "pin", env={"KEYWARD_PASSPHRASE": "correct horse battery staple"})
+    assert "tool `add` changed" in p.stdout
+    assert "+" in p.stdout and "id_rsa" in p.stdout, p.stdout
+    assert "accepted" in p.stdout
+    names, r = mcp_call(home, go)
+    assert "pin__add" in names and not r.is_error
+    p = home.run("servers", "accept", "pin", env={"KEYWARD_PASSPHRASE": "correct horse battery staple"})
+    assert "nothing to accept" in p.stdout

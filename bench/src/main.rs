@@ -25,8 +25,12 @@ struct Serve {
 
 impl Serve {
     async fn start(bin: &str) -> Serve {
+        Serve::spawn(bin, &["serve"]).await
+    }
+
+    async fn spawn(bin: &str, args: &[&str]) -> Serve {
         let mut child = Command::new(bin)
-            .arg("serve")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -81,14 +85,46 @@ impl Serve {
     }
 
     fn peak_rss_kib(&self) -> Option<u64> {
-        let pid = self.child.id()?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|n| n.parse().ok())
+        status_kib(self.child.id()?, "VmHWM:")
     }
+
+    /// Current RSS of keyward and of every process below it.
+    fn tree_rss_kib(&self) -> Option<(u64, u64)> {
+        let pid = self.child.id()?;
+        let own = status_kib(pid, "VmRSS:")?;
+        let children: u64 = descendants(pid)
+            .into_iter()
+            .filter_map(|p| status_kib(p, "VmRSS:"))
+            .sum();
+        Some((own, children))
+    }
+}
+
+fn status_kib(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+}
+
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut stack = vec![pid];
+    while let Some(p) = stack.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let kids = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            for k in kids.split_whitespace().filter_map(|k| k.parse().ok()) {
+                out.push(k);
+                stack.push(k);
+            }
+        }
+    }
+    out
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -210,5 +246,82 @@ async fn main() {
     }
     if let Some(kib) = rss {
         println!("peak RSS of keyward serve: {:.1} MiB", kib as f64 / 1024.0);
+    }
+    drop(s);
+
+    let everything = std::env::var("KEYWARD_BENCH_EVERYTHING")
+        .unwrap_or_else(|_| "tests/node/node_modules/.bin/mcp-server-everything".into());
+    let everything = std::fs::canonicalize(&everything)
+        .unwrap_or_else(|_| panic!("{everything} missing: npm ci --prefix tests/node"));
+    let everything = everything.to_string_lossy().to_string();
+    mcp_bench(bin, home, &everything, calls / 2).await;
+}
+
+/// `echo` of server-everything: directly, and through keyward (which runs
+/// three such upstreams), from the same client, interleaved.
+async fn mcp_bench(bin: &str, home: &str, everything: &str, calls: usize) {
+    let mut cfg = String::new();
+    for n in 1..=3 {
+        cfg.push_str(&format!(
+            "[servers.ev{n}]\ncommand = \"{everything}\"\nargs = [\"stdio\"]\n\
+             env = {{ BENCH_TOKEN = \"keyward://bench_token\" }}\n[servers.ev{n}.tools]\n\"echo\" = \"allow\"\n"
+        ));
+    }
+    std::fs::write(format!("{home}/keyward.toml"), cfg).unwrap();
+    let mut direct_srv = Serve::spawn(everything, &["stdio"]).await;
+    direct_srv.initialize().await;
+    let mut kw = Serve::start(bin).await;
+    kw.initialize().await;
+    let listed = kw.request("tools/list", serde_json::json!({})).await;
+    let n_tools = listed["result"]["tools"].as_array().map_or(0, Vec::len);
+    let direct_params = serde_json::json!({"name": "echo", "arguments": {"message": "bench"}});
+    let kw_params = serde_json::json!({"name": "ev1__echo", "arguments": {"message": "bench"}});
+    let (mut direct, mut through) = (Vec::new(), Vec::new());
+    for i in 0..(calls + 100) {
+        let t = Instant::now();
+        let r = direct_srv
+            .request("tools/call", direct_params.clone())
+            .await;
+        let d = t.elapsed();
+        assert!(r.get("result").is_some(), "{r}");
+        let t = Instant::now();
+        let r = kw.request("tools/call", kw_params.clone()).await;
+        let k = t.elapsed();
+        assert_eq!(
+            r["result"]["isError"],
+            serde_json::json!(false),
+            "call failed: {r}"
+        );
+        if i >= 100 {
+            direct.push(d);
+            through.push(k);
+        }
+    }
+    direct.sort();
+    through.sort();
+    println!(
+        "\nMCP upstream: echo of server-everything ({calls} calls, keyward fronting 3 upstreams, {n_tools} tools listed)"
+    );
+    for (name, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)] {
+        let (d, k) = (pct(&direct, p), pct(&through, p));
+        println!(
+            "{name}: direct {:>7.1} µs   through keyward {:>7.1} µs   added {:>7.1} µs",
+            us(d),
+            us(k),
+            us(k) - us(d)
+        );
+    }
+    if let Some((own, children)) = kw.tree_rss_kib() {
+        println!(
+            "RSS with 3 upstreams: keyward {:.1} MiB, its 3 upstream processes {:.1} MiB",
+            own as f64 / 1024.0,
+            children as f64 / 1024.0
+        );
+    }
+    if let Some(kib) = kw.peak_rss_kib() {
+        println!(
+            "peak RSS of keyward serve (3 upstreams): {:.1} MiB",
+            kib as f64 / 1024.0
+        );
     }
 }

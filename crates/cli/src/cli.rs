@@ -2,6 +2,7 @@
 //! from stdin or a prompt.
 
 use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -37,6 +38,83 @@ pub(crate) enum Command {
     Serve,
     /// Show the audit log; `keyward audit verify` checks its hash chain.
     Audit(AuditArgs),
+    /// Add, list and remove upstream MCP servers keyward runs for the agent.
+    #[command(subcommand)]
+    Servers(ServersCmd),
+    /// Run a program with the secret references in its environment resolved.
+    ///
+    /// Every variable whose value is a reference with a scheme (keyward://NAME,
+    /// env://VAR, keychain://SERVICE/ACCOUNT, vault://MOUNT/PATH#FIELD,
+    /// file:///PATH) gets the secret's value; other values stay as they are.
+    /// keyward then replaces itself with PROGRAM, so stdin, stdout and signals
+    /// go straight to it. Secrets are only ever put in the environment, never
+    /// in arguments; KEYWARD_PASSPHRASE and KEYWARD_VAULT_KEY_FILE are removed.
+    #[command(
+        override_usage = "keyward run [--env KEY=REF]... -- PROGRAM [ARGS]...",
+        after_help = RUN_EXAMPLE
+    )]
+    Run(RunArgs),
+}
+
+const RUN_EXAMPLE: &str = r#"Example, in an MCP client's config (the secret stays in keyward's vault):
+  "command": "keyward",
+  "args": ["run", "--", "npx", "-y", "@modelcontextprotocol/server-postgres"],
+  "env": {"DATABASE_URL": "keyward://pg_url"}"#;
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// Set KEY to the secret REF names (keyward://NAME, a bare vault NAME,
+    /// env://VAR, ...). Repeatable; wins over KEY from the environment.
+    #[arg(long = "env", value_name = "KEY=REF")]
+    pub(crate) env: Vec<String>,
+    /// The program (looked up in PATH unless it contains a `/`) and its arguments.
+    #[arg(
+        value_name = "PROGRAM",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub(crate) command: Vec<OsString>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ServersCmd {
+    /// Add an upstream MCP server (a command keyward starts) to keyward.toml.
+    #[command(
+        override_usage = "keyward servers add NAME [--env KEY=REF]... [--allow PATTERN]... [--deny PATTERN]... -- COMMAND [ARGS]..."
+    )]
+    Add(Box<ServersAddArgs>),
+    /// List servers, their environment (references only) and tool rules.
+    List,
+    /// Remove a server from keyward.toml.
+    Rm { name: String },
+    /// Accept the changed tool definitions of a server (shows what changed).
+    Accept { name: String },
+}
+
+#[derive(Args)]
+pub(crate) struct ServersAddArgs {
+    pub(crate) name: String,
+    /// Environment variable of the server: a secret reference
+    /// (keyward://NAME, env://VAR, ...) resolved at start, or a literal.
+    /// Repeatable.
+    #[arg(long = "env", value_name = "KEY=REF")]
+    pub(crate) env: Vec<String>,
+    /// Allow the tools matching this glob (`get_*`, `search_code`). Repeatable.
+    #[arg(long = "allow", value_name = "PATTERN")]
+    pub(crate) allow: Vec<String>,
+    /// Deny the tools matching this glob; a deny always wins. Repeatable.
+    #[arg(long = "deny", value_name = "PATTERN")]
+    pub(crate) deny: Vec<String>,
+    /// The server's command (a bare name looked up in PATH, or an absolute
+    /// path) and its arguments; arguments never hold secrets: use --env.
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub(crate) command: Vec<String>,
 }
 
 #[derive(Args)]

@@ -1,9 +1,14 @@
 //! The process environment, read once at start-up. Library crates receive
 //! what they need from here; none of them reads the environment itself.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use keyward_vault::{EnvSource, SecretValue};
+
+/// keyward's own variables that hold the vault passphrase or lead to the
+/// vault key. `keyward run` never passes them on to the program it starts.
+pub(crate) const OWN_SECRET_VARS: &[&str] = &["KEYWARD_PASSPHRASE", "KEYWARD_VAULT_KEY_FILE"];
 
 pub(crate) struct ProcessEnv {
     pub(crate) home: Option<PathBuf>,
@@ -27,6 +32,12 @@ impl ProcessEnv {
             no_keychain: var("KEYWARD_NO_KEYCHAIN").is_some_and(|v| v != "0"),
             log: std::env::var("KEYWARD_LOG").ok(),
         }
+    }
+
+    /// The whole environment, for `keyward run`, which passes it on to the
+    /// program it starts (with references resolved).
+    pub(crate) fn vars(&self) -> Vec<(OsString, OsString)> {
+        std::env::vars_os().collect()
     }
 }
 

@@ -35,3 +35,18 @@ pub(crate) fn new_passphrase() -> Result<SecretValue, CliError> {
     }
     Ok(a)
 }
+
+/// A yes/no question on the terminal; only "y" or "yes" is a yes.
+pub(crate) fn confirm(question: &str) -> Result<bool, CliError> {
+    use std::io::Write;
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(CliError::Prompt)?;
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}

@@ -1,10 +1,13 @@
 //! One module a command.
 
+mod accept;
 mod audit;
 mod check;
 mod init;
+mod run;
 mod secret;
 mod serve;
+mod servers;
 mod service;
 
 use std::process::ExitCode;
@@ -16,8 +19,14 @@ use crate::env::ProcessEnv;
 use crate::error::CliError;
 
 pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
+    // `keyward run` needs keyward's files only to open the vault, and only
+    // when a keyward:// reference asks for it.
+    let command = match cli.command {
+        Command::Run(args) => return run::run(env, args),
+        command => command,
+    };
     let paths = Paths::resolve(env.home.clone())?;
-    match cli.command {
+    match command {
         Command::Init(args) => init::run(&paths, env, args),
         Command::Secret(cmd) => secret::run(&paths, env, cmd),
         Command::Service(cmd) => service::run(&paths, cmd),
@@ -28,6 +37,8 @@ pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
         } => check::run(&paths, &service, &method, &path),
         Command::Serve => serve::run(&paths, env),
         Command::Audit(args) => audit::run(&paths, args),
+        Command::Servers(cmd) => servers::run(&paths, env, cmd),
+        Command::Run(args) => run::run(env, args),
     }
 }
 

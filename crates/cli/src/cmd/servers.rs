@@ -1,0 +1,383 @@
+//! `keyward servers add | list | rm | accept`: upstream MCP servers in
+//! keyward.toml.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use keyward_config::{
+    Config, ConfigDoc, ConfigError, EnvValue, Paths, ServerSpec, ServerTransport,
+};
+use keyward_policy::{Action, NamePattern};
+use keyward_vault::EnvSource;
+use toml_edit::{DocumentMut, Item, value};
+
+use crate::cli::{ServersAddArgs, ServersCmd};
+use crate::cmd::config_file;
+use crate::cmd::run::has_secret_scheme;
+use crate::env::ProcessEnv;
+use crate::error::CliError;
+
+/// The comment `ConfigDoc::add_server` writes into the new, empty tools
+/// table. Once `--allow`/`--deny` have written rules it no longer holds,
+/// so it is taken out (if it is still exactly there).
+const TOOLS_HINT: &str = "# \"get_*\" = \"allow\"  — no pattern: every tool is denied";
+
+pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ServersCmd) -> Result<ExitCode, CliError> {
+    match cmd {
+        ServersCmd::Add(a) => add(&config_file(paths)?, env, *a),
+        ServersCmd::List => list(&config_file(paths)?),
+        ServersCmd::Rm { name } => {
+            let file = config_file(paths)?;
+            let mut doc = ConfigDoc::load(&file)?;
+            doc.remove_server(&name)?;
+            doc.save()?;
+            println!("removed server `{name}`");
+            Ok(ExitCode::SUCCESS)
+        }
+        ServersCmd::Accept { name } => accept(paths, env, &name),
+    }
+}
+
+/// `keyward servers accept NAME`: accept the changed tool definitions of a
+/// server after showing what changed (tool pinning). The single place to
+/// wire it up.
+fn accept(paths: &Paths, env: &ProcessEnv, name: &str) -> Result<ExitCode, CliError> {
+    super::accept::accept(paths, env, name)
+}
+
+fn add(file: &Path, env: &ProcessEnv, a: ServersAddArgs) -> Result<ExitCode, CliError> {
+    let Some((command, args)) = a.command.split_first() else {
+        return Err(CliError::msg(
+            "no command: keyward servers add NAME [--env KEY=REF]... -- COMMAND ARGS...",
+        ));
+    };
+    let mut vars = Vec::with_capacity(a.env.len());
+    for flag in &a.env {
+        let Some((k, v)) = flag.split_once('=') else {
+            // Not echoed: a value without `=` may be a pasted secret.
+            return Err(CliError::msg(
+                "`--env` expects KEY=REF, e.g. --env GITHUB_TOKEN=keyward://github_pat (the text \
+                 given has no `=`; not shown)",
+            ));
+        };
+        vars.push((k.to_string(), v.to_string()));
+    }
+    let rules = tool_rules(&a.allow, &a.deny)?;
+    let spec = ServerSpec {
+        name: a.name.clone(),
+        command: command.clone(),
+        args: args.to_vec(),
+        env: vars,
+    };
+    let original = read(file)?;
+    let mut doc = ConfigDoc::load(file)?;
+    doc.add_server(&spec)
+        .map_err(|e| add_error(&spec.name, e))?;
+    doc.save()?;
+    if !rules.is_empty()
+        && let Err(e) = write_tool_rules(file, &spec.name, &rules)
+    {
+        // One command, one change: put the file back as it was.
+        if let Err(undo) = write_atomic(file, &original) {
+            eprintln!(
+                "keyward: could not restore {} ({undo}); remove the server with `keyward servers rm {}`",
+                file.display(),
+                spec.name
+            );
+        }
+        return Err(e);
+    }
+    println!("added server `{}` to {}", spec.name, file.display());
+    for (k, v) in &spec.env {
+        if !has_secret_scheme(v) {
+            eprintln!(
+                "note: `--env {k}` is not a secret reference, so its value is stored in keyward.toml \
+                 as plain text; for a secret, `keyward secret set NAME` and use keyward://NAME"
+            );
+        }
+    }
+    if !command.contains('/')
+        && keyward_connectors::exec::resolve_program(command, env.var("PATH").as_deref()).is_err()
+    {
+        eprintln!(
+            "note: `{}` is not in PATH right now; `keyward serve` looks it up when it starts the server",
+            command.escape_debug()
+        );
+    }
+    if rules.is_empty() {
+        println!(
+            "it has no tool rules yet, so every tool is denied; add `--allow 'get_*'` or edit \
+             [servers.{}.tools] in the file",
+            spec.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A problem with what was given on the command line is said as such (the
+/// file is fine and unchanged); a problem elsewhere in the file keeps the
+/// "fix keyward.toml" hint.
+fn add_error(name: &str, e: ConfigError) -> CliError {
+    match e {
+        ConfigError::Invalid { at, message, .. }
+            if at == "name"
+                || at == format!("servers.{name}")
+                || at.starts_with(&format!("servers.{name}.")) =>
+        {
+            CliError::msg(format!(
+                "cannot add server `{}`: `{at}`: {message} (keyward.toml is unchanged)",
+                name.escape_debug()
+            ))
+        }
+        e => e.into(),
+    }
+}
+
+/// `--allow` then `--deny` patterns, each validated; a pattern may appear
+/// once (it is a key of the tools table).
+fn tool_rules(allow: &[String], deny: &[String]) -> Result<Vec<(String, Action)>, CliError> {
+    let mut rules: Vec<(String, Action)> = Vec::new();
+    for (action, patterns) in [(Action::Allow, allow), (Action::Deny, deny)] {
+        for p in patterns {
+            NamePattern::parse(p)
+                .map_err(|e| CliError::msg(format!("`--{action} {}`: {e}", p.escape_debug())))?;
+            if let Some((_, first)) = rules.iter().find(|(q, _)| q == p) {
+                return Err(CliError::msg(format!(
+                    "tool pattern `{p}` is given twice (--{first} and --{action}); each pattern has one action"
+                )));
+            }
+            rules.push((p.clone(), action));
+        }
+    }
+    Ok(rules)
+}
+
+/// Writes `"PATTERN" = "allow"` / `"deny"` into `[servers.NAME.tools]`
+/// (which `add_server` has just created), keeping the rest of the file as
+/// it is; the result is validated as a whole before it is written.
+fn write_tool_rules(file: &Path, name: &str, rules: &[(String, Action)]) -> Result<(), CliError> {
+    let text = read(file)?;
+    let mut doc: DocumentMut = text.parse().map_err(|e| {
+        CliError::Config(ConfigError::Parse {
+            path: file.to_path_buf(),
+            message: format!("{e}"),
+        })
+    })?;
+    let tools = doc
+        .get_mut("servers")
+        .and_then(|s| s.get_mut(name))
+        .and_then(|s| s.get_mut("tools"))
+        .and_then(Item::as_table_mut)
+        .ok_or_else(|| {
+            CliError::msg(format!(
+                "{}: `servers.{name}.tools` is missing after adding the server",
+                file.display()
+            ))
+        })?;
+    for (pattern, action) in rules {
+        tools.insert(pattern, value(action.as_str()));
+    }
+    // The hint ("no pattern: every tool is denied") is the document's
+    // trailing text now that the new server is the last table.
+    let trailing = doc.trailing().as_str().unwrap_or_default().to_string();
+    if let Some(rest) = trailing
+        .strip_prefix(TOOLS_HINT)
+        .and_then(|r| r.strip_prefix('\n').or((r.is_empty()).then_some(r)))
+    {
+        doc.set_trailing(rest);
+    }
+    let new = doc.to_string();
+    Config::parse(&new, file)?;
+    write_atomic(file, &new)
+}
+
+fn list(file: &Path) -> Result<ExitCode, CliError> {
+    let cfg = Config::load(file)?;
+    if cfg.servers.is_empty() {
+        println!(
+            "no servers yet: keyward servers add NAME [--env KEY=REF]... [--allow PATTERN]... -- COMMAND ARGS..."
+        );
+    }
+    for (name, s) in &cfg.servers {
+        match &s.transport {
+            ServerTransport::Stdio { command, args, .. } => {
+                let words: Vec<String> = std::iter::once(command)
+                    .chain(args)
+                    .map(|w| shell_word(w))
+                    .collect();
+                println!("{name}  {}", words.join(" "));
+            }
+            ServerTransport::Http { url, .. } => {
+                let mut shown = url.clone();
+                let had_query = shown.query().is_some();
+                shown.set_query(None);
+                // A query may carry a key: it is not shown.
+                let q = if had_query { "?(query not shown)" } else { "" };
+                println!("{name}  {shown}{q}");
+            }
+        }
+        if let Some(d) = &s.description {
+            println!("  {}", d.escape_debug());
+        }
+        match &s.transport {
+            ServerTransport::Stdio { env, cwd, .. } => {
+                if let Some(cwd) = cwd {
+                    println!("  cwd {}", cwd.display());
+                }
+                for (k, v) in env {
+                    match v {
+                        EnvValue::Secret(r) => println!("  env {k} = {r}"),
+                        EnvValue::Literal(_) => println!("  env {k} = (literal, not shown)"),
+                    }
+                }
+            }
+            ServerTransport::Http { headers, .. } => {
+                for (k, v) in headers {
+                    match v.secret() {
+                        Some(r) => println!("  header {k} = {}{r}", v.prefix().escape_debug()),
+                        None => println!("  header {k} = (literal, not shown)"),
+                    }
+                }
+            }
+        }
+        if s.tools.is_empty() {
+            println!("  (no tool rules: every tool is denied)");
+        }
+        for rule in &s.tools {
+            println!("  {}", rule.text());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A word as a shell would need it: bare when it is plain, single-quoted
+/// otherwise, escaped when it holds control characters (which could
+/// otherwise forge lines on the terminal).
+fn shell_word(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(&b));
+    if plain {
+        w.to_string()
+    } else if w.chars().any(char::is_control) {
+        format!("{w:?}")
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}
+
+fn read(file: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(file).map_err(|source| {
+        CliError::Config(ConfigError::Read {
+            path: file.to_path_buf(),
+            source,
+        })
+    })
+}
+
+/// Temp file beside `path` (same mode as `path`), fsync, rename.
+fn write_atomic(path: &Path, contents: &str) -> Result<(), CliError> {
+    use std::io::Write as _;
+    let err = |source| {
+        CliError::Config(ConfigError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".keyward.toml.servers-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let written = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(contents.as_bytes())?;
+        f.sync_all()?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_rules_are_validated_and_unique() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let r = tool_rules(&s(&["get_*", "list_*"]), &s(&["delete_*"])).unwrap();
+        assert_eq!(
+            r,
+            vec![
+                ("get_*".to_string(), Action::Allow),
+                ("list_*".to_string(), Action::Allow),
+                ("delete_*".to_string(), Action::Deny),
+            ]
+        );
+        let e = tool_rules(&s(&["get_*"]), &s(&["get_*"])).unwrap_err();
+        assert!(e.to_string().contains("given twice"), "{e}");
+        assert!(tool_rules(&s(&["a b"]), &[]).is_err());
+        assert!(tool_rules(&s(&[""]), &[]).is_err());
+    }
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(shell_word("npx"), "npx");
+        assert_eq!(shell_word("@scope/pkg"), "@scope/pkg");
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("a\nb"), "\"a\\nb\"");
+    }
+
+    /// `add_server`'s hint, which `write_tool_rules` takes out, must be the
+    /// one `keyward_config` writes.
+    #[test]
+    fn tool_rules_replace_the_hint_and_keep_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("keyward.toml");
+        let original = "# my notes\n\n[services.s]\nbase_url = \"https://x.example\" # keep\n";
+        std::fs::write(&file, original).unwrap();
+        let mut doc = ConfigDoc::load(&file).unwrap();
+        doc.add_server(&ServerSpec {
+            name: "gh".into(),
+            command: "npx".into(),
+            args: vec!["-y".into(), "srv".into()],
+            env: vec![("TOK".into(), "keyward://tok".into())],
+        })
+        .unwrap();
+        doc.save().unwrap();
+        assert!(read(&file).unwrap().contains(TOOLS_HINT));
+        write_tool_rules(
+            &file,
+            "gh",
+            &[
+                ("get_*".to_string(), Action::Allow),
+                ("delete_*".to_string(), Action::Deny),
+            ],
+        )
+        .unwrap();
+        let text = read(&file).unwrap();
+        assert!(text.starts_with(original), "{text}");
+        assert!(!text.contains(TOOLS_HINT), "{text}");
+        assert!(
+            text.ends_with("[servers.gh.tools]\n\"get_*\" = \"allow\"\n\"delete_*\" = \"deny\"\n"),
+            "{text}"
+        );
+        let cfg = Config::load(&file).unwrap();
+        let texts: Vec<String> = cfg.servers["gh"].tools.iter().map(|r| r.text()).collect();
+        assert_eq!(texts, ["allow get_*", "deny delete_*"]);
+    }
+}
