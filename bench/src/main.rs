@@ -287,9 +287,9 @@ async fn mcp_bench(bin: &str, home: &str, everything: &str, calls: usize) {
         let t = Instant::now();
         let r = kw.request("tools/call", kw_params.clone()).await;
         let k = t.elapsed();
-        assert_eq!(
-            r["result"]["isError"],
-            serde_json::json!(false),
+        // Upstream results leave `isError` out when it is false.
+        assert!(
+            r.get("result").is_some() && r["result"]["isError"] != serde_json::json!(true),
             "call failed: {r}"
         );
         if i >= 100 {
