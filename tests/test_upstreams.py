@@ -210,3 +210,40 @@ env = {{ TOOL_DESCRIPTION = "{desc}" }}
     assert "pin__add" in names and not r.is_error
     p = home.run("servers", "accept", "pin", env={"KEYWARD_PASSPHRASE": "correct horse battery staple"})
     assert "nothing to accept" in p.stdout
+
+
+def test_resources_and_prompts_pass_through_only_where_allowed(home, everything):
+    allowed = (home.dir / "keyward.toml").read_text().replace(
+        "[servers.ev.tools]", 'resources = "allow"\nprompts = "allow"\n\n[servers.ev.tools]'
+    )
+
+    async def go(client):
+        res = (await client.list_resources()).resources
+        prompts = (await client.list_prompts()).prompts
+        read = await client.read_resource(res[0].uri) if res else None
+        prompt = await client.get_prompt("ev__args-prompt", {"city": "Paris"})
+        return res, prompts, read, prompt
+
+    home.write_config(allowed)
+    res, prompts, read, prompt = mcp_call(home, go)
+    assert any(str(r.uri).startswith("demo://resource/") for r in res)
+    assert "ev__simple-prompt" in [p.name for p in prompts]
+    assert read.contents and "Paris" in str(prompt.messages)
+    kinds = [(r["kind"], r["decision"]) for r in home.audit()]
+    assert ("resource", "allow") in kinds and ("prompt", "allow") in kinds
+
+    # Closed by default: the same server without the two lines offers neither.
+    home.write_config(allowed.replace('resources = "allow"\nprompts = "allow"\n', ""))
+
+    async def closed(client):
+        caps = client.server_capabilities
+        try:
+            await client.read_resource("demo://resource/static/document/architecture.md")
+            read_ok = True
+        except Exception:
+            read_ok = False
+        return caps, read_ok
+
+    caps, read_ok = mcp_call(home, closed)
+    assert caps.resources is None and caps.prompts is None
+    assert not read_ok

@@ -25,6 +25,12 @@ pub struct Server {
     /// Per tool call; `None` means `limits.timeout`.
     pub timeout: Option<Duration>,
     pub description: Option<String>,
+    /// `resources = "allow"` passes the server's resources through to the
+    /// agent (read-only, scrubbed); anything else keeps them hidden. Closed
+    /// by default. `confirm` is treated as deny until approvals exist.
+    pub resources: keyward_policy::Action,
+    /// The same for the server's prompts.
+    pub prompts: keyward_policy::Action,
 }
 
 /// How keyward reaches an upstream server.

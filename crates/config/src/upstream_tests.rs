@@ -233,3 +233,17 @@ fn secret_refs_lists_every_reference_with_its_key() {
         .collect();
     assert_eq!(refs, want);
 }
+
+#[test]
+fn resources_and_prompts_are_closed_unless_allowed() {
+    let base = "[servers.s]\ncommand = \"/bin/true\"\n";
+    let cfg = crate::Config::parse(base, std::path::Path::new("k.toml")).unwrap();
+    assert_eq!(cfg.servers["s"].resources, keyward_policy::Action::Deny);
+    assert_eq!(cfg.servers["s"].prompts, keyward_policy::Action::Deny);
+    let text = format!("{base}resources = \"allow\"\nprompts = \"allow\"\n");
+    let cfg = crate::Config::parse(&text, std::path::Path::new("k.toml")).unwrap();
+    assert_eq!(cfg.servers["s"].resources, keyward_policy::Action::Allow);
+    assert_eq!(cfg.servers["s"].prompts, keyward_policy::Action::Allow);
+    let bad = format!("{base}resources = \"yes\"\n");
+    assert!(crate::Config::parse(&bad, std::path::Path::new("k.toml")).is_err());
+}

@@ -29,6 +29,9 @@ pub(crate) struct RawServer {
     headers: Option<BTreeMap<String, String>>,
     timeout: Option<String>,
     description: Option<String>,
+    /// Whether the server's resources / prompts reach the agent (default deny).
+    resources: Option<keyward_policy::Action>,
+    prompts: Option<keyward_policy::Action>,
     /// Spanned keys give back the file order, which a plain map loses.
     #[serde(default)]
     tools: BTreeMap<Spanned<String>, RawTool>,
@@ -169,6 +172,8 @@ pub(crate) fn validate_server(
         tools,
         timeout,
         description: raw.description,
+        resources: raw.resources.unwrap_or(keyward_policy::Action::Deny),
+        prompts: raw.prompts.unwrap_or(keyward_policy::Action::Deny),
     })
 }
 

@@ -4,9 +4,10 @@
 use std::borrow::Cow;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
-    Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
@@ -14,7 +15,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use crate::pipeline::audit::printable;
 use crate::pipeline::redact::scrub_result;
 use crate::pipeline::session::{ConnectionIdentity, Session};
-use crate::pipeline::{ToolOutcome, command, http, tool};
+use crate::pipeline::{ToolOutcome, command, http, passthrough, tool};
 use crate::tools::{self, HTTP_REQUEST, LIST_SERVICES, RUN_COMMAND};
 use crate::upstream::split_tool_name;
 use crate::{Gateway, GatewayError};
@@ -65,19 +66,24 @@ impl KeywardServer {
 
 impl ServerHandler for KeywardServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_tool_list_changed()
-                .build(),
-        )
-        .with_server_info(Implementation::new("keyward", env!("CARGO_PKG_VERSION")))
-        .with_instructions(
-            "keyward holds the user's credentials. Call list_services to see the HTTP services \
+        let mut caps = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build();
+        if passthrough::any_resources(&self.gateway) {
+            caps.resources = Some(Default::default());
+        }
+        if passthrough::any_prompts(&self.gateway) {
+            caps.prompts = Some(Default::default());
+        }
+        ServerConfig::new(caps)
+            .with_server_info(Implementation::new("keyward", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "keyward holds the user's credentials. Call list_services to see the HTTP services \
                  and commands you may use, then http_request or run_command; tools named \
                  SERVER__TOOL are the user's MCP servers, behind the same rules. You never need, \
                  and will never see, a credential.",
-        )
+            )
     }
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
@@ -93,6 +99,48 @@ impl ServerHandler for KeywardServer {
         let mut all = self.tools.clone();
         all.extend(tool::list_all(&self.gateway).await);
         Ok(ListToolsResult::with_all_items(all))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(
+            passthrough::list_resources(&self.gateway).await,
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let session = self.identity.session(&context);
+        passthrough::read_resource(&self.gateway, &session, &request.uri)
+            .await
+            .map(Into::into)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(ListPromptsResult::with_all_items(
+            passthrough::list_prompts(&self.gateway).await,
+        ))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let session = self.identity.session(&context);
+        passthrough::get_prompt(&self.gateway, &session, &request.name, request.arguments)
+            .await
+            .map(Into::into)
     }
 
     async fn call_tool(

@@ -105,6 +105,7 @@ pub fn resolve_upstreams(
                 upstream,
                 catalog: Mutex::new(Catalog::default()),
                 stale,
+                resource_uris: Mutex::default(),
             }),
         );
     }

@@ -12,6 +12,7 @@ pub mod upstream;
 pub mod command;
 pub mod http;
 mod outcome;
+pub mod passthrough;
 pub mod tool;
 
 pub use outcome::ToolOutcome;

@@ -124,21 +124,25 @@ pub async fn read_scrubbed(
     })
 }
 
-/// Scrubs a whole MCP tool result (text, structured content, embedded
-/// resources, `_meta`) by way of its JSON form. A result that cannot be
-/// re-read after scrubbing is replaced by an error, never passed raw.
+/// Scrubs any MCP result (text, structured content, embedded resources,
+/// `_meta`) by way of its JSON form. `None` when it cannot be re-read after
+/// scrubbing: the caller withholds it rather than pass it raw.
+pub fn scrub_serde<T>(scrubber: &keyward_redact::Scrubber, value: T) -> Option<(T, usize)>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let json = serde_json::to_value(&value).ok()?;
+    let (json, n) = scrub_json(scrubber, json);
+    serde_json::from_value(json).ok().map(|v| (v, n))
+}
+
+/// Scrubs a whole MCP tool result; one that cannot be re-read is replaced
+/// by an error, never passed raw.
 pub fn scrub_result(
     scrubber: &keyward_redact::Scrubber,
     result: rmcp::model::CallToolResult,
 ) -> (rmcp::model::CallToolResult, usize) {
-    let Ok(value) = serde_json::to_value(&result) else {
-        return (unreadable(), 0);
-    };
-    let (value, n) = scrub_json(scrubber, value);
-    match serde_json::from_value(value) {
-        Ok(r) => (r, n),
-        Err(_) => (unreadable(), n),
-    }
+    scrub_serde(scrubber, result).unwrap_or_else(|| (unreadable(), 0))
 }
 
 fn unreadable() -> rmcp::model::CallToolResult {

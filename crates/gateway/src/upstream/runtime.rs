@@ -18,6 +18,8 @@ pub struct ServerRuntime {
     /// Set by the upstream's callbacks (tools changed, exited): the catalog
     /// must be listed again before it is trusted.
     pub stale: Arc<AtomicBool>,
+    /// Resource URIs this server listed last (for routing reads).
+    pub resource_uris: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl ServerRuntime {

@@ -1,0 +1,188 @@
+//! Resources and prompts of upstream servers, for the servers whose config
+//! says `resources = "allow"` / `prompts = "allow"` (closed by default).
+//! Read-only, scrubbed, and recorded like tool calls.
+
+use std::time::Instant;
+
+use futures::future::join_all;
+use keyward_audit::Event;
+use keyward_policy::Action;
+use rmcp::ErrorData as McpError;
+use rmcp::model::{GetPromptResult, Prompt, ReadResourceResult, Resource};
+use serde_json::{Map, Value};
+
+use super::audit;
+use super::session::Session;
+use crate::Gateway;
+use crate::upstream::{exposed_name, split_tool_name};
+
+pub fn any_resources(gw: &Gateway) -> bool {
+    gw.servers()
+        .values()
+        .any(|rt| rt.server.resources == Action::Allow)
+}
+
+pub fn any_prompts(gw: &Gateway) -> bool {
+    gw.servers()
+        .values()
+        .any(|rt| rt.server.prompts == Action::Allow)
+}
+
+/// Resources of every server that allows them; URIs are kept as the
+/// upstream gives them and remembered to route reads.
+pub async fn list_resources(gw: &Gateway) -> Vec<Resource> {
+    let lists = join_all(
+        gw.servers()
+            .iter()
+            .filter(|(_, rt)| rt.server.resources == Action::Allow)
+            .map(|(name, rt)| async move {
+                let listed = match rt.upstream.get().await {
+                    Ok(up) => up.resources().await,
+                    Err(e) => Err(e),
+                };
+                match listed {
+                    Ok(list) => {
+                        *rt.resource_uris.lock().unwrap_or_else(|p| p.into_inner()) =
+                            list.iter().map(|r| r.uri.clone()).collect();
+                        list
+                    }
+                    Err(e) => {
+                        tracing::warn!(server = %name, error = %e, "resources unavailable");
+                        Vec::new()
+                    }
+                }
+            }),
+    )
+    .await;
+    let all: Vec<Resource> = lists.into_iter().flatten().collect();
+    super::redact::scrub_serde(gw.scrubber(), all).map_or_else(Vec::new, |(v, _)| v)
+}
+
+pub async fn read_resource(
+    gw: &Gateway,
+    session: &Session,
+    uri: &str,
+) -> Result<ReadResourceResult, McpError> {
+    let started = Instant::now();
+    if gw
+        .servers()
+        .values()
+        .all(|rt| rt.resource_uris.lock().map_or(true, |u| u.is_empty()))
+    {
+        list_resources(gw).await;
+    }
+    let owner = gw.servers().iter().find(|(_, rt)| {
+        rt.server.resources == Action::Allow
+            && rt.resource_uris.lock().is_ok_and(|u| u.contains(uri))
+    });
+    let mut event = Event {
+        agent: session.agent.clone(),
+        kind: "resource".into(),
+        path: Some(audit::printable(uri, 256)),
+        ..Event::default()
+    };
+    let Some((name, rt)) = owner else {
+        event.decision = "deny".into();
+        event.error = Some("no server that allows resources listed this URI".into());
+        let _ = audit::record(gw, event);
+        return Err(McpError::invalid_params(
+            "denied: no server whose resources keyward passes on has this URI",
+            None,
+        ));
+    };
+    event.target = name.clone();
+    event.decision = "allow".into();
+    audit::ready(gw).map_err(|_| McpError::internal_error(audit::AUDIT_FAILED, None))?;
+    let result = rt
+        .upstream
+        .get()
+        .await
+        .map_err(|e| McpError::internal_error(scrubbed(gw, &e.to_string()), None))?
+        .read_resource(uri)
+        .await
+        .map_err(|e| McpError::internal_error(scrubbed(gw, &e.to_string()), None))?;
+    let (result, n) = super::redact::scrub_serde(gw.scrubber(), result)
+        .ok_or_else(|| McpError::internal_error("keyward could not scrub the resource", None))?;
+    event.redactions = n as u64;
+    event.latency_us = Some(started.elapsed().as_micros() as u64);
+    audit::record(gw, event).map_err(|_| McpError::internal_error(audit::AUDIT_FAILED, None))?;
+    Ok(result)
+}
+
+/// Prompts of every server that allows them, named `SERVER__PROMPT`.
+pub async fn list_prompts(gw: &Gateway) -> Vec<Prompt> {
+    let lists = join_all(
+        gw.servers()
+            .iter()
+            .filter(|(_, rt)| rt.server.prompts == Action::Allow)
+            .map(|(name, rt)| async move {
+                let listed = match rt.upstream.get().await {
+                    Ok(up) => up.prompts().await,
+                    Err(e) => Err(e),
+                };
+                match listed {
+                    Ok(list) => list
+                        .into_iter()
+                        .map(|mut p| {
+                            p.name = exposed_name(name, &p.name);
+                            p
+                        })
+                        .collect(),
+                    Err(e) => {
+                        tracing::warn!(server = %name, error = %e, "prompts unavailable");
+                        Vec::new()
+                    }
+                }
+            }),
+    )
+    .await;
+    let all: Vec<Prompt> = lists.into_iter().flatten().collect();
+    super::redact::scrub_serde(gw.scrubber(), all).map_or_else(Vec::new, |(v, _)| v)
+}
+
+pub async fn get_prompt(
+    gw: &Gateway,
+    session: &Session,
+    name: &str,
+    args: Option<Map<String, Value>>,
+) -> Result<GetPromptResult, McpError> {
+    let started = Instant::now();
+    let mut event = Event {
+        agent: session.agent.clone(),
+        kind: "prompt".into(),
+        tool: Some(audit::printable(name, 128)),
+        ..Event::default()
+    };
+    let found = split_tool_name(name)
+        .and_then(|(server, prompt)| gw.servers().get(server).map(|rt| (server, prompt, rt)))
+        .filter(|(_, _, rt)| rt.server.prompts == Action::Allow);
+    let Some((server, prompt, rt)) = found else {
+        event.decision = "deny".into();
+        let _ = audit::record(gw, event);
+        return Err(McpError::invalid_params(
+            "denied: no server whose prompts keyward passes on has this prompt",
+            None,
+        ));
+    };
+    event.target = server.to_string();
+    event.decision = "allow".into();
+    audit::ready(gw).map_err(|_| McpError::internal_error(audit::AUDIT_FAILED, None))?;
+    let result = rt
+        .upstream
+        .get()
+        .await
+        .map_err(|e| McpError::internal_error(scrubbed(gw, &e.to_string()), None))?
+        .get_prompt(prompt, args)
+        .await
+        .map_err(|e| McpError::internal_error(scrubbed(gw, &e.to_string()), None))?;
+    let (result, n) = super::redact::scrub_serde(gw.scrubber(), result)
+        .ok_or_else(|| McpError::internal_error("keyward could not scrub the prompt", None))?;
+    event.redactions = n as u64;
+    event.latency_us = Some(started.elapsed().as_micros() as u64);
+    audit::record(gw, event).map_err(|_| McpError::internal_error(audit::AUDIT_FAILED, None))?;
+    Ok(result)
+}
+
+fn scrubbed(gw: &Gateway, s: &str) -> String {
+    gw.scrubber().scrub_str(s).0
+}
