@@ -247,3 +247,50 @@ def test_resources_and_prompts_pass_through_only_where_allowed(home, everything)
     caps, read_ok = mcp_call(home, closed)
     assert caps.resources is None and caps.prompts is None
     assert not read_ok
+
+
+def test_a_remote_server_by_url_with_a_secret_header(home):
+    """[servers.NAME] url + headers: server-everything in Streamable HTTP mode
+    on 127.0.0.1; the Authorization header carries a vault secret."""
+    import socket
+    import subprocess
+
+    if not EVERYTHING.exists():
+        pytest.fail(f"{EVERYTHING} missing: run `npm ci --prefix tests/node`")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [str(EVERYTHING), "streamableHttp"],
+        env={"PATH": os.environ["PATH"], "PORT": str(port), "HOME": str(home.dir)},
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        token = canary("remote")
+        home.set_secret("remote_tok", token)
+        home.write_config(f"""
+[servers.remote]
+url = "http://127.0.0.1:{port}/mcp"
+headers = {{ Authorization = "Bearer keyward://remote_tok" }}
+[servers.remote.tools]
+"echo" = "allow"
+""")
+
+        async def go(client):
+            names = [t.name for t in (await client.list_tools()).tools]
+            return names, await client.call_tool("remote__echo", {"message": f"hi {token}"})
+
+        names, r = mcp_call(home, go)
+        assert "remote__echo" in names and "remote__get-env" not in names
+        assert not r.is_error, text_of(r)
+        assert "Echo: hi [REDACTED]" in text_of(r), "the header's secret came back unscrubbed"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
