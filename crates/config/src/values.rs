@@ -11,18 +11,7 @@ use crate::ConfigError;
 use crate::upstream::{EnvValue, TemplatedValue};
 use crate::validate::Ctx;
 
-/// The schemes that make a value a secret reference. Any other `x://`
-/// (`https://`, `postgres://`) is ordinary text.
-const SECRET_SCHEMES: &[&str] = &["keyward", "env", "keychain", "vault", "file"];
-
-/// Whether `s` starts with a secret reference scheme (any case).
-pub(crate) fn has_secret_scheme(s: &str) -> bool {
-    s.split_once("://").is_some_and(|(scheme, _)| {
-        SECRET_SCHEMES
-            .iter()
-            .any(|k| scheme.eq_ignore_ascii_case(k))
-    })
-}
+pub(crate) use keyward_vault::has_secret_scheme;
 
 /// A key as it is written in a dotted TOML path: bare when it can be,
 /// quoted otherwise (`servers.github.tools."delete_*"`).

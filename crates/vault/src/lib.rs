@@ -94,6 +94,6 @@ pub use keystore::{
     KeyStoreError, key_file_read, key_file_write, keychain_delete, keychain_load, keychain_store,
 };
 pub use name::{MAX_SECRET_NAME_LEN, validate_secret_name};
-pub use reference::{RefError, SecretRef};
+pub use reference::{RefError, SECRET_SCHEMES, SecretRef, has_secret_scheme};
 pub use resolve::{EnvSource, ResolveError, Resolver};
 pub use secret::{SecretValue, VaultKey};

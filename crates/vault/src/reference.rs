@@ -68,6 +68,21 @@ pub enum RefError {
     LooksLikeSecretValue { len: usize },
 }
 
+/// The schemes that make a value a secret reference. Any other `x://`
+/// (`https://`, `postgres://`) is ordinary text.
+pub const SECRET_SCHEMES: &[&str] = &["keyward", "env", "keychain", "vault", "file"];
+
+/// Whether `s` starts with a secret reference scheme (any case). Where a
+/// value may be either plain text or a reference (environment variables,
+/// headers), only this makes it a reference: a bare name stays text.
+pub fn has_secret_scheme(s: &str) -> bool {
+    s.split_once("://").is_some_and(|(scheme, _)| {
+        SECRET_SCHEMES
+            .iter()
+            .any(|k| scheme.eq_ignore_ascii_case(k))
+    })
+}
+
 impl SecretRef {
     /// Parses the text form (see the module docs).
     pub fn parse(s: &str) -> Result<SecretRef, RefError> {

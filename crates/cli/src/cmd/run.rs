@@ -32,19 +32,7 @@ use crate::error::CliError;
 use crate::prompt;
 use crate::unlock::{Prompt, unlock};
 
-/// The schemes that make a value a secret reference (as in keyward.toml).
-/// Any other `x://` (`https://`, `postgres://`) is ordinary text.
-const SECRET_SCHEMES: &[&str] = &["keyward", "env", "keychain", "vault", "file"];
-
-/// Whether `s` starts with a secret reference scheme (any case). Bare names
-/// are not references here: in an environment they are ordinary values.
-pub(crate) fn has_secret_scheme(s: &str) -> bool {
-    s.split_once("://").is_some_and(|(scheme, _)| {
-        SECRET_SCHEMES
-            .iter()
-            .any(|k| scheme.eq_ignore_ascii_case(k))
-    })
-}
+pub(crate) use keyward_vault::has_secret_scheme;
 
 /// `[A-Za-z_][A-Za-z0-9_]*`: what every shell and `env` accept.
 pub(crate) fn valid_env_name(name: &str) -> bool {

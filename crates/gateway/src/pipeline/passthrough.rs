@@ -2,6 +2,8 @@
 //! says `resources = "allow"` / `prompts = "allow"` (closed by default).
 //! Read-only, scrubbed, and recorded like tool calls.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::join_all;
@@ -14,7 +16,8 @@ use serde_json::{Map, Value};
 use super::audit;
 use super::session::Session;
 use crate::Gateway;
-use crate::upstream::{exposed_name, split_tool_name};
+use crate::upstream::{ServerRuntime, exposed_name, split_tool_name};
+use keyward_connectors::mcp::Upstream;
 
 pub fn any_resources(gw: &Gateway) -> bool {
     gw.servers()
@@ -28,34 +31,57 @@ pub fn any_prompts(gw: &Gateway) -> bool {
         .any(|rt| rt.server.prompts == Action::Allow)
 }
 
-/// Resources of every server that allows them; URIs are kept as the
-/// upstream gives them and remembered to route reads.
-pub async fn list_resources(gw: &Gateway) -> Vec<Resource> {
+/// Fetches a list from every server that `allows` it, concurrently; a
+/// server that fails is left out (with a warning). The result is scrubbed.
+async fn from_allowed<T, F, Fut>(
+    gw: &Gateway,
+    allows: fn(&ServerRuntime) -> bool,
+    what: &str,
+    fetch: F,
+) -> Vec<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+    F: Fn(String, Upstream, Arc<ServerRuntime>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, keyward_connectors::mcp::McpError>>,
+{
     let lists = join_all(
         gw.servers()
             .iter()
-            .filter(|(_, rt)| rt.server.resources == Action::Allow)
-            .map(|(name, rt)| async move {
-                let listed = match rt.upstream.get().await {
-                    Ok(up) => up.resources().await,
-                    Err(e) => Err(e),
-                };
-                match listed {
-                    Ok(list) => {
-                        *rt.resource_uris.lock().unwrap_or_else(|p| p.into_inner()) =
-                            list.iter().map(|r| r.uri.clone()).collect();
-                        list
-                    }
-                    Err(e) => {
-                        tracing::warn!(server = %name, error = %e, "resources unavailable");
+            .filter(|(_, rt)| allows(rt))
+            .map(|(name, rt)| {
+                let fetch = &fetch;
+                async move {
+                    let listed = match rt.upstream.get().await {
+                        Ok(up) => fetch(name.clone(), up, rt.clone()).await,
+                        Err(e) => Err(e),
+                    };
+                    listed.unwrap_or_else(|e| {
+                        tracing::warn!(server = %name, error = %e, "{what} unavailable");
                         Vec::new()
-                    }
+                    })
                 }
             }),
     )
     .await;
-    let all: Vec<Resource> = lists.into_iter().flatten().collect();
+    let all: Vec<T> = lists.into_iter().flatten().collect();
     super::redact::scrub_serde(gw.scrubber(), all).map_or_else(Vec::new, |(v, _)| v)
+}
+
+/// Resources of every server that allows them; URIs are kept as the
+/// upstream gives them and remembered to route reads.
+pub async fn list_resources(gw: &Gateway) -> Vec<Resource> {
+    from_allowed(
+        gw,
+        |rt| rt.server.resources == Action::Allow,
+        "resources",
+        |_, up, rt| async move {
+            let list = up.resources().await?;
+            *rt.resource_uris.lock().unwrap_or_else(|p| p.into_inner()) =
+                list.iter().map(|r| r.uri.clone()).collect();
+            Ok(list)
+        },
+    )
+    .await
 }
 
 pub async fn read_resource(
@@ -111,33 +137,22 @@ pub async fn read_resource(
 
 /// Prompts of every server that allows them, named `SERVER__PROMPT`.
 pub async fn list_prompts(gw: &Gateway) -> Vec<Prompt> {
-    let lists = join_all(
-        gw.servers()
-            .iter()
-            .filter(|(_, rt)| rt.server.prompts == Action::Allow)
-            .map(|(name, rt)| async move {
-                let listed = match rt.upstream.get().await {
-                    Ok(up) => up.prompts().await,
-                    Err(e) => Err(e),
-                };
-                match listed {
-                    Ok(list) => list
-                        .into_iter()
-                        .map(|mut p| {
-                            p.name = exposed_name(name, &p.name);
-                            p
-                        })
-                        .collect(),
-                    Err(e) => {
-                        tracing::warn!(server = %name, error = %e, "prompts unavailable");
-                        Vec::new()
-                    }
-                }
-            }),
+    from_allowed(
+        gw,
+        |rt| rt.server.prompts == Action::Allow,
+        "prompts",
+        |name, up, _| async move {
+            let list = up.prompts().await?;
+            Ok(list
+                .into_iter()
+                .map(|mut p| {
+                    p.name = exposed_name(&name, &p.name);
+                    p
+                })
+                .collect())
+        },
     )
-    .await;
-    let all: Vec<Prompt> = lists.into_iter().flatten().collect();
-    super::redact::scrub_serde(gw.scrubber(), all).map_or_else(Vec::new, |(v, _)| v)
+    .await
 }
 
 pub async fn get_prompt(
