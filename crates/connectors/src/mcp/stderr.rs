@@ -54,8 +54,12 @@ pub(crate) async fn read_lines(
     };
     let mut buf: Vec<u8> = Vec::with_capacity(MAX_LINE);
     let mut chunk = [0u8; 4096];
+    // The whole stream goes through the streaming scrubber BEFORE it is cut
+    // into lines and pieces: scrubbing each piece alone missed a secret
+    // written across a piece boundary.
+    let mut stream = scrubber.stream();
     while let Ok(n @ 1..) = pipe.read(&mut chunk).await {
-        buf.extend_from_slice(&chunk[..n]);
+        buf.extend_from_slice(&stream.push(&chunk[..n]));
         let mut start = 0;
         while let Some(pos) = buf[start..].iter().position(|&b| b == b'\n') {
             let end = start + pos;
@@ -70,8 +74,18 @@ pub(crate) async fn read_lines(
             buf.drain(..MAX_LINE);
         }
     }
-    if !buf.is_empty() {
-        emit(&buf);
+    buf.extend_from_slice(&stream.finish());
+    let mut start = 0;
+    while let Some(pos) = buf[start..].iter().position(|&b| b == b'\n') {
+        for piece in buf[start..start + pos].chunks(MAX_LINE) {
+            emit(piece);
+        }
+        start += pos + 1;
+    }
+    if start < buf.len() {
+        for piece in buf[start..].chunks(MAX_LINE) {
+            emit(piece);
+        }
     }
     done.send_replace(true);
 }
@@ -81,6 +95,24 @@ mod tests {
     use keyward_redact::{REDACTED, ScrubberBuilder};
 
     use super::*;
+
+    /// Regression (review): a secret written across the 4 KiB piece
+    /// boundary of a long line came out in two unscrubbed halves.
+    #[tokio::test]
+    async fn a_secret_across_a_piece_boundary_is_scrubbed() {
+        for offset in [1, 5, 10, 18] {
+            let mut input = vec![b'x'; MAX_LINE - offset];
+            input.extend_from_slice(b"kw_canary_stderr_91");
+            input.extend_from_slice(b" tail\n");
+            let (seen, tail) = lines_of(&input).await;
+            let joined = seen.join("\n") + &tail.join("\n");
+            assert!(
+                !joined.replace('\n', "").contains("kw_canary_stderr_91"),
+                "offset {offset}"
+            );
+            assert!(joined.contains(REDACTED));
+        }
+    }
 
     async fn lines_of(input: &[u8]) -> (Vec<String>, Vec<String>) {
         let mut b = ScrubberBuilder::new();
