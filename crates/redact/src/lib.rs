@@ -64,11 +64,13 @@
 mod builder;
 mod encode;
 mod escape;
+mod generations;
 mod matcher;
 mod scrubber;
 mod stream;
 
 pub use builder::{BuildError, ScrubberBuilder};
+pub use generations::{Generations, SecretSet};
 pub use scrubber::Scrubber;
 pub use stream::StreamScrubber;
 
