@@ -19,7 +19,7 @@ pub(crate) const FORMAT_NAME: &str = "keyward-vault";
 pub(crate) const FORMAT_VERSION: u32 = 1;
 const KDF_ALG: &str = "argon2id-v19";
 const CIPHER: &str = "xchacha20poly1305";
-const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 pub(crate) const SALT_LEN: usize = 16;
 
 /// Everything but the body. Immutable for the life of a vault except for

@@ -83,6 +83,7 @@ pub mod keystore;
 mod name;
 pub mod reference;
 mod resolve;
+pub mod sealed;
 pub mod secret;
 mod wrap;
 
