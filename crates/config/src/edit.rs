@@ -157,6 +157,11 @@ impl ConfigDoc {
         }
     }
 
+    /// The document as it would be saved.
+    pub fn text(&self) -> String {
+        self.doc.to_string()
+    }
+
     /// Writes the document atomically (temp file, fsync, rename).
     pub fn save(&self) -> Result<(), ConfigError> {
         write_atomic(&self.path, self.doc.to_string().as_bytes())

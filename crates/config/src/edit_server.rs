@@ -16,6 +16,13 @@ pub struct ServerSpec {
     /// `(KEY, value)`: a secret reference (`keyward://NAME`, `env://VAR`,
     /// ...) or a literal, as in the file.
     pub env: Vec<(String, String)>,
+    /// A remote server (Streamable HTTP) instead of `command`.
+    pub url: Option<String>,
+    /// Headers of a remote server: literals or `Bearer keyward://NAME`.
+    pub headers: Vec<(String, String)>,
+    /// `(pattern, action)` rows for `[servers.NAME.tools]`; none leaves the
+    /// table empty (every tool denied) with a hint comment.
+    pub tools: Vec<(String, String)>,
 }
 
 /// The comment written into the (empty) tools table of a new server, so
@@ -36,27 +43,31 @@ impl ConfigDoc {
             message,
         };
         validate_upstream_name("server", &spec.name).map_err(|m| invalid("name", m))?;
-        let mut env = InlineTable::new();
-        for (k, v) in &spec.env {
-            if env.contains_key(k) {
-                return Err(invalid(
-                    "--env",
-                    format!("`{}` is given twice", k.escape_debug()),
-                ));
-            }
-            env.insert(k, v.as_str().into());
-        }
+        let env = inline_pairs(&spec.env).map_err(|m| invalid("--env", m))?;
+        let headers = inline_pairs(&spec.headers).map_err(|m| invalid("headers", m))?;
         let mut table = Table::new();
-        table.insert("command", value(&spec.command));
-        if !spec.args.is_empty() {
-            let args: Array = spec.args.iter().map(String::as_str).collect();
-            table.insert("args", value(args));
-        }
-        if !env.is_empty() {
-            table.insert("env", value(env));
+        if let Some(url) = &spec.url {
+            table.insert("url", value(url));
+            if !headers.is_empty() {
+                table.insert("headers", value(headers));
+            }
+        } else {
+            table.insert("command", value(&spec.command));
+            if !spec.args.is_empty() {
+                let args: Array = spec.args.iter().map(String::as_str).collect();
+                table.insert("args", value(args));
+            }
+            if !env.is_empty() {
+                table.insert("env", value(env));
+            }
         }
         let mut tools = Table::new();
-        tools.decor_mut().set_suffix(format!("\n{TOOLS_HINT}"));
+        if spec.tools.is_empty() {
+            tools.decor_mut().set_suffix(format!("\n{TOOLS_HINT}"));
+        }
+        for (pattern, action) in &spec.tools {
+            tools.insert(pattern, value(action));
+        }
         // At the very end of the file: inserted among the other servers,
         // the new table would slip in between a table and the comments
         // that follow it.
@@ -77,6 +88,14 @@ impl ConfigDoc {
         Ok(())
     }
 
+    /// Whether `[servers.NAME]` exists.
+    pub fn has_server(&self, name: &str) -> bool {
+        self.doc
+            .get("servers")
+            .and_then(|s| s.get(name))
+            .is_some()
+    }
+
     /// Removes `[servers.NAME]` and its tools, keeping comments as
     /// [`ConfigDoc::remove_service`] does (and dropping the hint
     /// [`ConfigDoc::add_server`] wrote, if it is still untouched).
@@ -87,4 +106,16 @@ impl ConfigDoc {
             Err(ConfigError::NoSuchServer(name.to_string()))
         }
     }
+}
+
+/// `KEY = "value"` pairs as an inline table; a key given twice is an error.
+fn inline_pairs(pairs: &[(String, String)]) -> Result<InlineTable, String> {
+    let mut t = InlineTable::new();
+    for (k, v) in pairs {
+        if t.contains_key(k) {
+            return Err(format!("`{}` is given twice", k.escape_debug()));
+        }
+        t.insert(k, v.as_str().into());
+    }
+    Ok(t)
 }

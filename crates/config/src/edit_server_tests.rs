@@ -17,6 +17,7 @@ fn github() -> ServerSpec {
             ),
             ("LOG_LEVEL".into(), "info".into()),
         ],
+        ..Default::default()
     }
 }
 
@@ -210,4 +211,26 @@ fn adding_a_service_after_a_server_keeps_both() {
     let cfg = Config::load(&path).unwrap();
     assert!(cfg.servers.contains_key("github"));
     assert!(cfg.services.contains_key("stripe"));
+}
+
+#[test]
+fn add_remote_server_with_tool_rules() {
+    let (_dir, path) = setup(EXISTING);
+    let mut doc = ConfigDoc::load(&path).unwrap();
+    doc.add_server(&ServerSpec {
+        name: "remote".into(),
+        url: Some("https://mcp.example.com/mcp".into()),
+        headers: vec![("Authorization".into(), "Bearer keyward://remote.tok".into())],
+        tools: vec![("*".into(), "confirm".into()), ("get_*".into(), "allow".into())],
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(doc.has_server("remote"));
+    let text = doc.text();
+    assert!(text.starts_with(EXISTING), "{text}");
+    assert!(!text.contains(HINT), "{text}");
+    let cfg = doc.validate().unwrap();
+    let s = &cfg.servers["remote"];
+    assert!(matches!(s.transport, ServerTransport::Http { .. }), "{text}");
+    assert!(text.contains("\"*\" = \"confirm\""), "{text}");
 }

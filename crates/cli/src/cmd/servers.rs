@@ -68,6 +68,7 @@ fn add(file: &Path, env: &ProcessEnv, a: ServersAddArgs) -> Result<ExitCode, Cli
         command: command.clone(),
         args: args.to_vec(),
         env: vars,
+        ..ServerSpec::default()
     };
     let original = read(file)?;
     let mut doc = ConfigDoc::load(file)?;
@@ -356,6 +357,7 @@ mod tests {
             command: "npx".into(),
             args: vec!["-y".into(), "srv".into()],
             env: vec![("TOK".into(), "keyward://tok".into())],
+            ..ServerSpec::default()
         })
         .unwrap();
         doc.save().unwrap();
