@@ -184,10 +184,20 @@ fn sync_dir(path: &Path) -> Result<(), VaultError> {
 /// if the file is longer. Grows its buffer by hand (copy, then zero the old
 /// one) because `Vec`'s own growth would free old copies unzeroed.
 pub(crate) fn read_secret_bytes(
-    mut file: File,
+    file: File,
     limit: usize,
 ) -> io::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
     let hint = file.metadata().map(|m| m.len()).unwrap_or(0);
+    read_bounded(file, hint, limit)
+}
+
+/// [`read_secret_bytes`] for any reader (an HTTP answer); `hint` is the
+/// expected length (0 when unknown).
+pub(crate) fn read_bounded(
+    mut file: impl Read,
+    hint: u64,
+    limit: usize,
+) -> io::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
     let first = usize::try_from(hint).unwrap_or(limit).min(limit) + 1;
     let mut buf = zeroize::Zeroizing::new(vec![0u8; first.max(64)]);
     let mut len = 0;

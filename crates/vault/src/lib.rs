@@ -81,6 +81,7 @@ mod fsio;
 mod kdf;
 pub mod keystore;
 mod name;
+pub mod openbao;
 pub mod reference;
 mod resolve;
 pub mod sealed;
@@ -95,6 +96,7 @@ pub use keystore::{
     KeyStoreError, key_file_read, key_file_write, keychain_delete, keychain_load, keychain_store,
 };
 pub use name::{MAX_SECRET_NAME_LEN, validate_secret_name};
+pub use openbao::{OpenBao, OpenBaoAuth, OpenBaoError, OpenBaoSettings};
 pub use reference::{RefError, SECRET_SCHEMES, SecretRef, has_secret_scheme};
 pub use resolve::{EnvSource, ResolveError, Resolver};
 pub use secret::{SecretValue, VaultKey};

@@ -3,12 +3,17 @@
 //! The process environment is never read here: callers pass an
 //! [`EnvSource`] (the CLI passes the real environment, tests a map), so
 //! tests need no `set_var` and the gateway decides what "the environment" is.
+//!
+//! `vault://` references go to an [`OpenBao`] client, given with
+//! [`Resolver::with_openbao`] or made from `[backends.vault]` and the
+//! environment with [`Resolver::with_backends`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io;
 
 use crate::keystore::{self, KeyStoreError};
+use crate::openbao::{OpenBao, OpenBaoError, OpenBaoSettings};
 use crate::{SecretRef, SecretValue, Vault};
 
 /// Largest `file://` secret read.
@@ -65,18 +70,69 @@ pub enum ResolveError {
         #[source]
         source: KeyStoreError,
     },
+    /// OpenBao / Vault could not give the value (or none is configured).
+    #[error("`{reference}`: {source}")]
+    Backend {
+        reference: SecretRef,
+        #[source]
+        source: OpenBaoError,
+    },
     /// A reference kind this release cannot resolve yet.
     #[error("{0}")]
     Unsupported(String),
 }
 
-/// Resolves references against an (optional) open vault and an environment.
+/// Resolves references against an (optional) open vault, an environment
+/// and (optionally) an OpenBao / Vault server.
 pub struct Resolver<'a> {
     pub vault: Option<&'a Vault>,
     pub env: &'a dyn EnvSource,
+    openbao: Option<OpenBao>,
 }
 
-impl Resolver<'_> {
+impl<'a> Resolver<'a> {
+    /// A resolver without an OpenBao / Vault server (`vault://` references
+    /// then fail with [`OpenBaoError::NotConfigured`]).
+    pub fn new(vault: Option<&'a Vault>, env: &'a dyn EnvSource) -> Resolver<'a> {
+        Resolver {
+            vault,
+            env,
+            openbao: None,
+        }
+    }
+
+    /// Uses `client` for `vault://` references.
+    pub fn with_openbao(mut self, client: Option<OpenBao>) -> Resolver<'a> {
+        self.openbao = client;
+        self
+    }
+
+    /// Makes the OpenBao / Vault client from `[backends.vault]` (`settings`)
+    /// and `VAULT_ADDR` / `VAULT_TOKEN` / `VAULT_NAMESPACE` in this
+    /// resolver's environment, resolving its credential references with
+    /// this resolver. No server named by either: no client. A configuration
+    /// that cannot work surfaces when a `vault://` reference is resolved.
+    pub fn with_backends(self, settings: Option<&OpenBaoSettings>) -> Resolver<'a> {
+        let client = OpenBao::configure(settings, &self);
+        self.with_openbao(client)
+    }
+
+    /// The OpenBao / Vault client, if any (cheap to clone; keep it to
+    /// resolve `vault://` references later, e.g. on refresh).
+    pub fn openbao(&self) -> Option<&OpenBao> {
+        self.openbao.as_ref()
+    }
+
+    /// Like [`Resolver::resolve`], but a remote value is fetched again
+    /// rather than taken from the client's cache (for "the upstream said
+    /// 401"). Local kinds are read afresh by `resolve` anyway.
+    pub fn resolve_fresh(&self, r: &SecretRef) -> Result<SecretValue, ResolveError> {
+        if let Some(c) = &self.openbao {
+            c.forget_ref(r);
+        }
+        self.resolve(r)
+    }
+
     /// The value behind `r`. Empty values are an error for every kind of
     /// reference: an empty credential is a misconfiguration, and an empty
     /// string cannot be scrubbed from output.
@@ -118,10 +174,16 @@ impl Resolver<'_> {
                     }
                 }
             }
-            SecretRef::OpenBao { .. } => {
-                return Err(ResolveError::Unsupported(format!(
-                    "`{r}`: vault:// (OpenBao/HashiCorp Vault) references arrive in a later release"
-                )));
+            SecretRef::OpenBao { mount, path, field } => {
+                let backend = |source| ResolveError::Backend {
+                    reference: r.clone(),
+                    source,
+                };
+                let client = self
+                    .openbao
+                    .as_ref()
+                    .ok_or_else(|| backend(OpenBaoError::NotConfigured))?;
+                client.read(mount, path, field).map_err(backend)?
             }
         };
         if value.is_empty() {

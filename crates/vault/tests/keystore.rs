@@ -133,10 +133,7 @@ fn no_bus_child() {
         Err(KeyStoreError::NoStore)
     ));
     assert!(matches!(keychain_delete(id), Err(KeyStoreError::NoStore)));
-    let r = Resolver {
-        vault: None,
-        env: &(),
-    };
+    let r = Resolver::new(None, &());
     let e = r
         .resolve(&SecretRef::parse("keychain://svc/acct").unwrap())
         .unwrap_err();
@@ -189,10 +186,7 @@ fn keychain_secret_service_round_trip() {
     assert_eq!(&keychain_load(id).unwrap().unwrap(), v.key());
 
     // The same entry through a keychain:// reference.
-    let r = Resolver {
-        vault: None,
-        env: &(),
-    };
+    let r = Resolver::new(None, &());
     let reference = SecretRef::parse(&format!("keychain://keyward/vault-key-{id}")).unwrap();
     assert_eq!(
         r.resolve(&reference).unwrap().expose(),

@@ -155,10 +155,7 @@ fn canary_is_not_in_error_messages() {
     let env: HashMap<String, String> = [("SET".to_string(), secret.clone())].into();
     v.update(|e| e.set("c", SecretValue::from_str(&secret)))
         .unwrap();
-    let r = Resolver {
-        vault: Some(&v),
-        env: &env,
-    };
+    let r = Resolver::new(Some(&v), &env);
     assert_eq!(
         r.resolve(&SecretRef::Env("SET".into())).unwrap().expose(),
         secret.as_bytes()

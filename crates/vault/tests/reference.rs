@@ -205,10 +205,7 @@ fn resolves_vault_env_and_file() {
         ("EMPTY".into(), String::new()),
     ]
     .into();
-    let r = Resolver {
-        vault: Some(&v),
-        env: &env,
-    };
+    let r = Resolver::new(Some(&v), &env);
     let get = |s: &str| r.resolve(&ok(s));
 
     assert_eq!(get("api").unwrap().expose(), b"from-vault");
@@ -225,10 +222,7 @@ fn resolves_vault_env_and_file() {
         std::fs::write(&f, content).unwrap();
         let r = SecretRef::File(f.clone());
         assert_eq!(
-            Resolver {
-                vault: None,
-                env: &()
-            }
+            Resolver::new(None, &())
             .resolve(&r)
             .unwrap()
             .expose(),
@@ -268,16 +262,21 @@ fn resolves_vault_env_and_file() {
     std::fs::write(&f, vec![b'x'; 1024 * 1024]).unwrap();
     assert_eq!(r.resolve(&SecretRef::File(f)).unwrap().len(), 1024 * 1024);
 
+    // No [backends.vault] and no VAULT_ADDR: a clear "not configured".
     let e = get("vault://secret/x#y").unwrap_err();
-    assert!(matches!(e, ResolveError::Unsupported(_)));
+    assert!(matches!(
+        e,
+        ResolveError::Backend {
+            source: keyward_vault::OpenBaoError::NotConfigured,
+            ..
+        }
+    ));
     assert!(
-        e.to_string().contains("vault://secret/x#y") && e.to_string().contains("later release")
+        e.to_string().contains("vault://secret/x#y") && e.to_string().contains("VAULT_ADDR"),
+        "{e}"
     );
 
-    let no_vault = Resolver {
-        vault: None,
-        env: &env,
-    };
+    let no_vault = Resolver::new(None, &env);
     let e = no_vault.resolve(&ok("api")).unwrap_err();
     assert!(matches!(e, ResolveError::NoVault { .. }) && e.to_string().contains("keyward://api"));
 }

@@ -220,10 +220,7 @@ fn resolve(env: &ProcessEnv, wanted: &[Wanted]) -> Result<Vec<(String, SecretVal
             }
         }
     };
-    let resolver = Resolver {
-        vault: vault.as_ref(),
-        env,
-    };
+    let resolver = Resolver::new(vault.as_ref(), env).with_backends(None);
     let mut values = Vec::with_capacity(wanted.len());
     let mut errors = Vec::new();
     for w in wanted {
