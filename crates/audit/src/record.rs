@@ -46,6 +46,11 @@ pub struct Event {
     pub bytes_received: Option<u64>,
     #[serde(default)]
     pub redactions: u64,
+    /// After an upstream's 401: what fetching the credential again found
+    /// ("changed": the call was retried once with the new value;
+    /// "unchanged"; "failed").
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub refetch: Option<String>,
     /// Short reason, never a secret (the caller scrubs).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,

@@ -1,25 +1,29 @@
-//! The gateway's state, built once at start-up from a validated config.
+//! The gateway's state, built once at start-up from a validated config;
+//! its secrets are live (see [`crate::live`]).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use keyward_audit::AuditLog;
 use keyward_config::{Config, Limits, Service};
 use keyward_connectors::http::{Credential, HttpConnector};
 use keyward_policy::RateLimiter;
-use keyward_redact::Scrubber;
-use keyward_vault::{EnvSource, Resolver, Vault};
+use keyward_redact::{Generations, Scrubber};
+use keyward_vault::{EnvSource, Resolver, SecretRef, SecretValue, Vault};
 
 use crate::GatewayError;
+use crate::live::cache::RefCache;
+use crate::live::{DEFAULT_CACHE_TTL, KEEP_GENERATIONS, Live, Refetch, Refresher, Secrets};
 use crate::pipeline::{inject, inject_upstreams};
 use crate::upstream::{CommandRuntime, ListChanged, PinStore, ServerRuntime};
 
-/// A service with its credential resolved.
+/// A configured HTTP service. Its credential is part of the live secrets
+/// ([`Gateway::secrets`]).
 #[derive(Debug)]
 pub struct ServiceRuntime {
     pub service: Service,
-    pub credential: Credential,
 }
 
 /// Everything a call needs. Cheap to clone: the state is shared.
@@ -32,11 +36,12 @@ struct Inner {
     services: BTreeMap<String, ServiceRuntime>,
     servers: BTreeMap<String, Arc<ServerRuntime>>,
     commands: BTreeMap<String, CommandRuntime>,
+    secrets: Live<Secrets>,
+    refresher: Refresher,
     pins: PinStore,
     list_changed: ListChanged,
     inherit: Vec<(String, String)>,
     limits: Limits,
-    scrubber: Scrubber,
     http: HttpConnector,
     audit: AuditLog,
     limiter: RateLimiter,
@@ -51,6 +56,8 @@ impl Gateway {
     /// Resolves every service's credential (failing on the first one that
     /// cannot be resolved, naming it) and builds the scrubber from all
     /// values keyward knows: the whole vault plus every resolved reference.
+    /// Remote and `file://` values are refreshed after the cache TTL; the
+    /// vault's values stay as they are now (see [`Gateway::following`]).
     pub fn new(
         config: Config,
         vault: Option<&Vault>,
@@ -58,27 +65,87 @@ impl Gateway {
         audit: AuditLog,
         pins: PinStore,
     ) -> Result<Gateway, GatewayError> {
-        let services = inject::resolve_services(config.services, vault, env)?;
+        Gateway::build(config, vault, None, env, audit, pins)
+    }
+
+    /// Like [`Gateway::new`], and keeps `vault` (with its key) to re-read
+    /// it whenever its file changes: what `keyward serve` uses.
+    pub fn following(
+        config: Config,
+        vault: Vault,
+        env: &dyn EnvSource,
+        audit: AuditLog,
+        pins: PinStore,
+    ) -> Result<Gateway, GatewayError> {
+        // The copy the refresher owns; the resolution below reads `vault`.
+        let own = Vault::open_with_key(vault.path(), vault.key()).map_err(|e| {
+            GatewayError::Credential {
+                service: "vault".into(),
+                message: e.to_string(),
+            }
+        })?;
+        Gateway::build(config, Some(&vault), Some(own), env, audit, pins)
+    }
+
+    fn build(
+        config: Config,
+        vault: Option<&Vault>,
+        follow: Option<Vault>,
+        env: &dyn EnvSource,
+        audit: AuditLog,
+        pins: PinStore,
+    ) -> Result<Gateway, GatewayError> {
+        let now = Instant::now();
+        let mut cache = RefCache::default();
+        let resolver = Resolver::new(vault, env);
+        // Kept for refreshes (it holds the remote stores' clients).
+        let openbao = resolver.openbao().cloned();
+        let mut fetch = |where_: &str, r: &SecretRef| -> Result<SecretValue, GatewayError> {
+            if let Some(v) = cache.get(r) {
+                return Ok(v.clone());
+            }
+            let v = resolver
+                .resolve(r)
+                .map_err(|source| GatewayError::Secret {
+                    service: where_.to_string(),
+                    source: Box::new(source),
+                })?;
+            cache.insert(r.clone(), v.clone(), now);
+            Ok(v)
+        };
+        let services: BTreeMap<String, ServiceRuntime> = config
+            .services
+            .into_iter()
+            .map(|(name, service)| (name, ServiceRuntime { service }))
+            .collect();
+        let credentials = inject::credentials(&services, &mut fetch)?;
         let list_changed = ListChanged::default();
-        let resolver = Resolver { vault, env };
         let upstreams = inject_upstreams::resolve_upstreams(
             config.servers,
             config.commands,
-            &resolver,
+            &mut fetch,
             env,
             &list_changed,
         )?;
-        let scrubber = inject::build_scrubber(vault, services.values(), &upstreams.injected);
+        let set = inject::scrub_set(vault, cache.values(), &credentials);
+        let generations = Generations::new(set, KEEP_GENERATIONS);
+        let secrets = Secrets {
+            generation: 0,
+            credentials,
+            command_env: upstreams.command_env,
+            scrubber: generations.scrubber(),
+        };
         Ok(Gateway {
             inner: Arc::new(Inner {
                 services,
                 servers: upstreams.servers,
                 commands: upstreams.commands,
+                secrets: Live::new(secrets),
+                refresher: Refresher::new(follow, openbao, cache, generations, DEFAULT_CACHE_TTL),
                 pins,
                 list_changed,
                 inherit: inject_upstreams::inherited(env),
                 limits: config.limits,
-                scrubber,
                 http: HttpConnector::new()?,
                 audit,
                 limiter: RateLimiter::new(),
@@ -116,8 +183,16 @@ impl Gateway {
         &self.inner.limits
     }
 
-    pub fn scrubber(&self) -> &Scrubber {
-        &self.inner.scrubber
+    /// The current generation of credentials, command environments and
+    /// scrubber. Load it once per use and keep the `Arc`.
+    pub fn secrets(&self) -> Arc<Secrets> {
+        self.inner.secrets.load()
+    }
+
+    /// The current scrubber (it also knows the values of the last few
+    /// generations).
+    pub fn scrubber(&self) -> Scrubber {
+        self.inner.secrets.load().scrubber.clone()
     }
 
     pub fn http(&self) -> &HttpConnector {
@@ -136,6 +211,70 @@ impl Gateway {
         }
         &self.inner.limiter
     }
+
+    /// How long remote values are cached.
+    pub fn cache_ttl(&self) -> Duration {
+        self.inner.refresher.ttl()
+    }
+
+    /// Checks for changed values now (blocking: call it from a blocking
+    /// thread, as [`crate::live::run`] does).
+    pub fn refresh_now(&self) {
+        self.inner.refresher.tick(self);
+    }
+
+    /// After a 401: fetches `service`'s credential again, bypassing the
+    /// cache, waiting at most `timeout`. `Changed` means the current
+    /// credential differs from `used` (the one the failed call carried),
+    /// whether this refetch or an earlier refresh changed it.
+    pub async fn refetch_credential(
+        &self,
+        service: &str,
+        used: &Credential,
+        timeout: Duration,
+    ) -> Refetch {
+        let Some(reference) = self
+            .services()
+            .get(service)
+            .and_then(|rt| rt.service.auth.secret().cloned())
+        else {
+            return Refetch::Unchanged;
+        };
+        let gw = self.clone();
+        let task =
+            tokio::task::spawn_blocking(move || gw.inner.refresher.force(&gw, &[reference]));
+        let fetched = match tokio::time::timeout(timeout, task).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Refetch::Failed,
+            Err(_) => {
+                tracing::warn!(service, "refetching the credential took longer than the call may wait");
+                Refetch::Failed
+            }
+        };
+        let now = self.secrets();
+        match now.credential(service) {
+            Some(c) if c != used => Refetch::Changed,
+            _ => fetched,
+        }
+    }
+
+    pub(crate) fn install_secrets(&self, secrets: Secrets) {
+        let old = self.inner.secrets.store(secrets);
+        drop(old);
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakGateway {
+        WeakGateway(Arc::downgrade(&self.inner))
+    }
+}
+
+/// A handle that does not keep the gateway alive (for its background task).
+pub(crate) struct WeakGateway(Weak<Inner>);
+
+impl WeakGateway {
+    pub(crate) fn upgrade(&self) -> Option<Gateway> {
+        self.0.upgrade().map(|inner| Gateway { inner })
+    }
 }
 
 impl std::fmt::Debug for Gateway {
@@ -144,7 +283,7 @@ impl std::fmt::Debug for Gateway {
             .field("services", &self.inner.services.keys().collect::<Vec<_>>())
             .field("servers", &self.inner.servers.keys().collect::<Vec<_>>())
             .field("commands", &self.inner.commands.keys().collect::<Vec<_>>())
-            .field("scrubber", &self.inner.scrubber)
+            .field("secrets", &self.inner.secrets)
             .finish_non_exhaustive()
     }
 }

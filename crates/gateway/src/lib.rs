@@ -10,6 +10,7 @@
 
 mod error;
 mod gateway;
+pub mod live;
 pub mod pipeline;
 mod server;
 mod tools;

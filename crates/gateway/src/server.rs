@@ -152,7 +152,7 @@ impl ServerHandler for KeywardServer {
         self.gateway.list_changed().set_peer(&context.peer);
         let result = self.call(&session, request).await;
         // Whatever produced the result, nothing leaves unscrubbed.
-        let (result, _) = scrub_result(self.gateway.scrubber(), result);
+        let (result, _) = scrub_result(&self.gateway.scrubber(), result);
         Ok(result.into())
     }
 }
@@ -169,15 +169,18 @@ fn into_result(outcome: ToolOutcome) -> CallToolResult {
 }
 
 /// Serves MCP on stdin/stdout until the client closes the stream.
+/// Meanwhile, follows changes of the secrets ([`crate::live::run`]).
 pub async fn serve_stdio(gateway: Gateway) -> Result<(), GatewayError> {
+    let refresh = tokio::spawn(crate::live::run(gateway.clone()));
     let server = KeywardServer::new(gateway);
     let running = server
         .serve(rmcp::transport::io::stdio_pipes())
         .await
         .map_err(|e| GatewayError::Transport(e.to_string()))?;
-    running
+    let done = running
         .waiting()
         .await
-        .map_err(|e| GatewayError::Transport(e.to_string()))?;
-    Ok(())
+        .map_err(|e| GatewayError::Transport(e.to_string()));
+    refresh.abort();
+    done.map(|_| ())
 }

@@ -11,15 +11,16 @@ use crate::error::CliError;
 use crate::unlock::{Prompt, unlock};
 
 /// Everything that can fail is checked before the first message is read:
-/// the config, every secret reference, the vault, the audit log.
+/// the config, every secret reference, the vault, the audit log. The open
+/// vault (and so its key, in its zeroizing type) stays with the gateway,
+/// which re-reads the file when `keyward secret set`/`rotate` changed it.
 pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
     let config = Config::load(&config_file(paths)?)?;
     let vault = unlock(paths, env, Prompt::Never)?;
     let audit = AuditLog::open(&paths.audit_file())?;
     let pins = PinStore::open(&paths.data_dir.join("pins.json"))
         .map_err(|e| CliError::msg(e.to_string()))?;
-    let gateway = Gateway::new(config, Some(&vault), env, audit, pins)?;
-    drop(vault);
+    let gateway = Gateway::following(config, vault, env, audit, pins)?;
     tracing::info!(
         services = gateway.services().len(),
         "keyward serving MCP on stdio"

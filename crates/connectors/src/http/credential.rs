@@ -2,7 +2,7 @@ use keyward_vault::SecretValue;
 
 /// A resolved credential and where it goes. Only the inject stage builds
 /// these; the values stay in zeroizing [`SecretValue`]s.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credential {
     None,
     Bearer(SecretValue),

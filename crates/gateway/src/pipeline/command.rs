@@ -128,7 +128,7 @@ pub async fn handle(
     let spec = ExecSpec {
         program: rt.program.clone(),
         args: args.args,
-        env: rt.env.clone(),
+        env: gw.secrets().command_env(&args.command).to_vec(),
         inherit: gw.inherit().to_vec(),
         stdin: args.stdin.map(String::into_bytes),
         cwd,

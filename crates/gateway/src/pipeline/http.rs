@@ -5,12 +5,14 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use keyward_audit::Event;
+use keyward_connectors::http::Credential;
 use serde_json::{Map, Value, json};
 
 use super::redact::Scrubbed;
 use super::session::Session;
 use super::{ToolOutcome, audit, policy, redact, route, upstream};
 use crate::Gateway;
+use crate::live::Refetch;
 
 pub async fn handle(
     gw: &Gateway,
@@ -53,11 +55,29 @@ pub async fn handle(
     }
 
     // inject + upstream: attach the credential and call.
-    let sent = match upstream::send_http(gw, target).await {
+    let mut sent = match upstream::send_http(gw, &target).await {
         Ok(s) => s,
         Err(e) => return audit::failed(gw, event, started, &e.to_string(), 0),
     };
     event.bytes_sent = Some(sent.bytes_sent);
+
+    // inject, again: a 401 to a credentialed call may mean the value was
+    // rotated at its source. Fetch it once, bypassing the cache; if it
+    // changed, retry once with the new one.
+    if sent.response.status == 401 && sent.credential != Credential::None {
+        let refetch = gw
+            .refetch_credential(&target.service, &sent.credential, sent.timeout)
+            .await;
+        event.refetch = Some(refetch.as_str().to_string());
+        if refetch == Refetch::Changed {
+            drop(sent);
+            sent = match upstream::send_http(gw, &target).await {
+                Ok(s) => s,
+                Err(e) => return audit::failed(gw, event, started, &e.to_string(), 0),
+            };
+            event.bytes_sent = Some(event.bytes_sent.unwrap_or(0) + sent.bytes_sent);
+        }
+    }
 
     // redact: scrub all that comes back.
     let scrubbed = match redact::read_scrubbed(gw, sent.response).await {

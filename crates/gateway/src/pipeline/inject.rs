@@ -1,48 +1,38 @@
-//! The only stage that touches plaintext secrets: it resolves each service's
-//! reference once at start-up (so a missing secret is an error before the
-//! first call, naming the reference) and hands the connector a
-//! [`Credential`]. The same values seed the scrubber.
+//! The only stage that touches plaintext secrets: it turns each service's
+//! reference into a [`Credential`] (at start-up, so a missing secret is an
+//! error before the first call, naming the reference; then again whenever
+//! the value behind the reference changed, see [`crate::live`]). The same
+//! values seed the scrubber.
 
 use std::collections::BTreeMap;
 
 use keyward_config::{Auth, Service};
 use keyward_connectors::http::Credential;
-use keyward_redact::{Scrubber, ScrubberBuilder};
-use keyward_vault::{EnvSource, Resolver, Vault};
+use keyward_redact::SecretSet;
+use keyward_vault::{SecretRef, SecretValue, Vault};
 
 use crate::{GatewayError, ServiceRuntime};
 
-pub fn resolve_services(
-    services: BTreeMap<String, Service>,
-    vault: Option<&Vault>,
-    env: &dyn EnvSource,
-) -> Result<BTreeMap<String, ServiceRuntime>, GatewayError> {
-    let resolver = Resolver { vault, env };
+/// Where a reference's value comes from: resolved afresh at start-up, read
+/// from the cache of last good values afterwards. `where_` names the place
+/// that uses the reference, for the error.
+pub type Lookup<'a> = dyn FnMut(&str, &SecretRef) -> Result<SecretValue, GatewayError> + 'a;
+
+pub fn credentials(
+    services: &BTreeMap<String, ServiceRuntime>,
+    lookup: &mut Lookup<'_>,
+) -> Result<BTreeMap<String, Credential>, GatewayError> {
     services
-        .into_iter()
-        .map(|(name, service)| {
-            let credential = credential_for(&resolver, &service)?;
-            Ok((
-                name,
-                ServiceRuntime {
-                    service,
-                    credential,
-                },
-            ))
-        })
+        .iter()
+        .map(|(name, rt)| Ok((name.clone(), credential_for(lookup, &rt.service)?)))
         .collect()
 }
 
-fn credential_for(resolver: &Resolver<'_>, service: &Service) -> Result<Credential, GatewayError> {
+fn credential_for(lookup: &mut Lookup<'_>, service: &Service) -> Result<Credential, GatewayError> {
     let Some(reference) = service.auth.secret() else {
         return Ok(Credential::None);
     };
-    let value = resolver
-        .resolve(reference)
-        .map_err(|source| GatewayError::Secret {
-            service: service.name.clone(),
-            source: Box::new(source),
-        })?;
+    let value = lookup(&service.name, reference)?;
     if value.is_empty() {
         return Err(GatewayError::Credential {
             service: service.name.clone(),
@@ -69,33 +59,35 @@ fn credential_for(resolver: &Resolver<'_>, service: &Service) -> Result<Credenti
 
 /// Every value keyward holds goes into the scrubber, not only the ones in
 /// use: a secret of one service must not come back through another.
-pub fn build_scrubber<'a>(
+/// `resolved` is every value a reference resolved to (services, upstream
+/// servers, commands).
+pub fn scrub_set<'a>(
     vault: Option<&Vault>,
-    services: impl Iterator<Item = &'a ServiceRuntime>,
-    injected: &[keyward_vault::SecretValue],
-) -> Scrubber {
-    let mut b = ScrubberBuilder::new();
-    for value in injected {
-        b.add_secret(value.expose());
+    resolved: impl Iterator<Item = &'a SecretValue>,
+    credentials: &BTreeMap<String, Credential>,
+) -> SecretSet {
+    let mut set = SecretSet::new();
+    for value in resolved {
+        set.add_secret(value.expose());
     }
     if let Some(v) = vault {
         for (_, value) in v.values() {
-            b.add_secret(value.expose());
+            set.add_secret(value.expose());
         }
     }
-    for rt in services {
-        match &rt.credential {
+    for credential in credentials.values() {
+        match credential {
             Credential::None => {}
             Credential::Bearer(v)
             | Credential::Header { value: v, .. }
             | Credential::Query { value: v, .. } => {
-                b.add_secret(v.expose());
+                set.add_secret(v.expose());
             }
             Credential::Basic { username, password } => {
-                b.add_secret(password.expose());
-                b.add_basic_auth(username.as_bytes(), password.expose());
+                set.add_secret(password.expose());
+                set.add_basic_auth(username.as_bytes(), password.expose());
             }
         }
     }
-    b.build()
+    set
 }

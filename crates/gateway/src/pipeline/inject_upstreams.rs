@@ -1,4 +1,4 @@
-//! Start-up resolution for upstream MCP servers and CLI tools: every secret
+//! Resolution for upstream MCP servers and CLI tools: every secret
 //! reference resolved (an unresolvable one stops start-up, named), every
 //! program found on PATH, and each child's environment built from scratch
 //! out of its declared values plus a short allow-list of keyward's own.
@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 
 use keyward_config::{Command, EnvValue, Server, ServerTransport, TemplatedValue};
 use keyward_connectors::exec::resolve_program;
-use keyward_connectors::mcp::{HttpSpec, StdioSpec, Supervised, UpstreamEvents, UpstreamSpec};
-use keyward_vault::{EnvSource, Resolver, SecretValue};
+use keyward_connectors::mcp::{HttpSpec, StdioSpec, UpstreamEvents, UpstreamSpec};
+use keyward_vault::{EnvSource, SecretValue};
 
+use super::inject::Lookup;
 use crate::GatewayError;
-use crate::upstream::{Catalog, CommandRuntime, ListChanged, ServerRuntime};
+use crate::upstream::{Catalog, CommandRuntime, ListChanged, LiveUpstream, ServerRuntime};
 
 /// The only parts of keyward's environment a child sees. Everything else —
 /// KEYWARD_PASSPHRASE above all — stays out.
@@ -35,33 +36,31 @@ pub fn inherited(env: &dyn EnvSource) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Resolved upstreams, and every secret value injected into them (for the
-/// scrubber).
+/// Resolved upstreams. Their secret values are looked up again (and a
+/// server restarted with them) when they change; see [`crate::live`].
 pub struct Resolved {
     pub servers: BTreeMap<String, Arc<ServerRuntime>>,
     pub commands: BTreeMap<String, CommandRuntime>,
-    pub injected: Vec<SecretValue>,
+    /// Each command's environment, references resolved.
+    pub command_env: BTreeMap<String, Vec<(String, SecretValue)>>,
 }
 
 pub fn resolve_upstreams(
     servers: BTreeMap<String, Server>,
     commands: BTreeMap<String, Command>,
-    resolver: &Resolver<'_>,
+    lookup: &mut Lookup<'_>,
     env: &dyn EnvSource,
     list_changed: &ListChanged,
 ) -> Result<Resolved, GatewayError> {
-    let mut injected = Vec::new();
     let inherit = inherited(env);
     let path_var = env.var("PATH");
     let mut out_servers = BTreeMap::new();
     for (name, server) in servers {
         let where_ = format!("servers.{name}");
+        let values = server_values(&server, lookup)?;
         let spec = match &server.transport {
             ServerTransport::Stdio {
-                command,
-                args,
-                env: declared,
-                cwd,
+                command, args, cwd, ..
             } => UpstreamSpec::Stdio(StdioSpec {
                 command: resolve_program(command, path_var.as_deref()).map_err(|e| {
                     GatewayError::Credential {
@@ -70,39 +69,22 @@ pub fn resolve_upstreams(
                     }
                 })?,
                 args: args.clone(),
-                env: resolve_env(&where_, declared, resolver, &mut injected)?,
+                env: values,
                 cwd: cwd.clone(),
                 inherit: inherit.clone(),
             }),
-            ServerTransport::Http { url, headers } => {
-                let mut resolved = Vec::new();
-                for (k, v) in headers {
-                    let value = match v {
-                        TemplatedValue::Literal(s) => SecretValue::new(s.clone().into_bytes()),
-                        TemplatedValue::Secret { prefix, secret } => {
-                            let s = resolve(&where_, secret, resolver)?;
-                            injected.push(s.clone());
-                            let mut bytes = prefix.clone().into_bytes();
-                            bytes.extend_from_slice(s.expose());
-                            SecretValue::new(bytes)
-                        }
-                    };
-                    resolved.push((k.clone(), value));
-                }
-                UpstreamSpec::Http(HttpSpec {
-                    url: url.clone(),
-                    headers: resolved,
-                })
-            }
+            ServerTransport::Http { url, .. } => UpstreamSpec::Http(HttpSpec {
+                url: url.clone(),
+                headers: values,
+            }),
         };
         let stale = Arc::new(AtomicBool::new(false));
         let events = events_for(&name, &stale, list_changed);
-        let upstream = Supervised::new(&name, spec, events);
         out_servers.insert(
-            name,
+            name.clone(),
             Arc::new(ServerRuntime {
                 server,
-                upstream,
+                upstream: LiveUpstream::new(&name, spec, events),
                 catalog: Mutex::new(Catalog::default()),
                 stale,
                 resource_uris: Mutex::default(),
@@ -110,6 +92,7 @@ pub fn resolve_upstreams(
         );
     }
     let mut out_commands = BTreeMap::new();
+    let mut command_env = BTreeMap::new();
     for (name, command) in commands {
         let where_ = format!("commands.{name}");
         let program = resolve_program(&command.program, path_var.as_deref()).map_err(|e| {
@@ -118,52 +101,63 @@ pub fn resolve_upstreams(
                 message: format!("cannot find `{}`: {e}", command.program),
             }
         })?;
-        let env = resolve_env(&where_, &command.env, resolver, &mut injected)?;
-        out_commands.insert(
-            name,
-            CommandRuntime {
-                command,
-                program,
-                env,
-            },
-        );
+        command_env.insert(name.clone(), command_values(&name, &command, lookup)?);
+        out_commands.insert(name, CommandRuntime { command, program });
     }
     Ok(Resolved {
         servers: out_servers,
         commands: out_commands,
-        injected,
+        command_env,
     })
 }
 
-fn resolve(
-    where_: &str,
-    reference: &keyward_vault::SecretRef,
-    resolver: &Resolver<'_>,
-) -> Result<SecretValue, GatewayError> {
-    resolver
-        .resolve(reference)
-        .map_err(|source| GatewayError::Secret {
-            service: where_.to_string(),
-            source: Box::new(source),
-        })
+/// A server's injected values: its environment (stdio) or its headers
+/// (Streamable HTTP), references resolved.
+pub fn server_values(
+    server: &Server,
+    lookup: &mut Lookup<'_>,
+) -> Result<Vec<(String, SecretValue)>, GatewayError> {
+    let where_ = format!("servers.{}", server.name);
+    match &server.transport {
+        ServerTransport::Stdio { env: declared, .. } => resolve_env(&where_, declared, lookup),
+        ServerTransport::Http { headers, .. } => headers
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    TemplatedValue::Literal(s) => SecretValue::new(s.clone().into_bytes()),
+                    TemplatedValue::Secret { prefix, secret } => {
+                        let s = lookup(&where_, secret)?;
+                        let mut bytes = prefix.clone().into_bytes();
+                        bytes.extend_from_slice(s.expose());
+                        SecretValue::new(bytes)
+                    }
+                };
+                Ok((k.clone(), value))
+            })
+            .collect(),
+    }
+}
+
+/// A command's environment, references resolved.
+pub fn command_values(
+    name: &str,
+    command: &Command,
+    lookup: &mut Lookup<'_>,
+) -> Result<Vec<(String, SecretValue)>, GatewayError> {
+    resolve_env(&format!("commands.{name}"), &command.env, lookup)
 }
 
 fn resolve_env(
     where_: &str,
     declared: &BTreeMap<String, EnvValue>,
-    resolver: &Resolver<'_>,
-    injected: &mut Vec<SecretValue>,
+    lookup: &mut Lookup<'_>,
 ) -> Result<Vec<(String, SecretValue)>, GatewayError> {
     declared
         .iter()
         .map(|(k, v)| {
             let value = match v {
                 EnvValue::Literal(s) => SecretValue::new(s.clone().into_bytes()),
-                EnvValue::Secret(r) => {
-                    let s = resolve(&format!("{where_}.env.{k}"), r, resolver)?;
-                    injected.push(s.clone());
-                    s
-                }
+                EnvValue::Secret(r) => lookup(&format!("{where_}.env.{k}"), r)?,
             };
             Ok((k.clone(), value))
         })

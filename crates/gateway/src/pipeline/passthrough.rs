@@ -64,7 +64,7 @@ where
     )
     .await;
     let all: Vec<T> = lists.into_iter().flatten().collect();
-    super::redact::scrub_serde(gw.scrubber(), all).map_or_else(Vec::new, |(v, _)| v)
+    super::redact::scrub_serde(&gw.scrubber(), all).map_or_else(Vec::new, |(v, _)| v)
 }
 
 /// Resources of every server that allows them; URIs are kept as the
@@ -127,7 +127,7 @@ pub async fn read_resource(
         .read_resource(uri)
         .await
         .map_err(|e| McpError::internal_error(scrubbed(gw, &e.to_string()), None))?;
-    let (result, n) = super::redact::scrub_serde(gw.scrubber(), result)
+    let (result, n) = super::redact::scrub_serde(&gw.scrubber(), result)
         .ok_or_else(|| McpError::internal_error("keyward could not scrub the resource", None))?;
     event.redactions = n as u64;
     event.latency_us = Some(started.elapsed().as_micros() as u64);
@@ -190,7 +190,7 @@ pub async fn get_prompt(
         .get_prompt(prompt, args)
         .await
         .map_err(|e| McpError::internal_error(scrubbed(gw, &e.to_string()), None))?;
-    let (result, n) = super::redact::scrub_serde(gw.scrubber(), result)
+    let (result, n) = super::redact::scrub_serde(&gw.scrubber(), result)
         .ok_or_else(|| McpError::internal_error("keyward could not scrub the prompt", None))?;
     event.redactions = n as u64;
     event.latency_us = Some(started.elapsed().as_micros() as u64);

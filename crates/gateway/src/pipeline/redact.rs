@@ -64,16 +64,18 @@ pub async fn read_scrubbed(
     gw: &Gateway,
     mut resp: HttpResponse,
 ) -> Result<Scrubbed, (HttpError, u64)> {
+    // One generation for the whole answer (it knows the previous values too).
+    let scrubber = gw.scrubber();
     let mut redactions = 0;
     let mut headers = Vec::with_capacity(resp.headers.len());
     for (name, value) in std::mem::take(&mut resp.headers) {
         // A secret in a header's name: drop the header.
-        let (_, in_name) = gw.scrubber().scrub_str(&name);
+        let (_, in_name) = scrubber.scrub_str(&name);
         if in_name > 0 {
             redactions += in_name;
             continue;
         }
-        let (value, n) = gw.scrubber().scrub_str(&value);
+        let (value, n) = scrubber.scrub_str(&value);
         redactions += n;
         headers.push((name, value));
     }
@@ -87,7 +89,7 @@ pub async fn read_scrubbed(
         ));
     }
     let limit = gw.limits().max_response_bytes;
-    let mut stream = gw.scrubber().stream();
+    let mut stream = scrubber.stream();
     let mut body = Vec::new();
     let mut received: u64 = 0;
     let mut truncated = false;

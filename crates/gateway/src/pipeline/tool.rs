@@ -142,7 +142,7 @@ pub async fn handle(
     };
 
     // redact: every string in the result.
-    let (result, redactions) = super::redact::scrub_result(gw.scrubber(), result);
+    let (result, redactions) = super::redact::scrub_result(&gw.scrubber(), result);
 
     // audit: record, then answer.
     event.latency_us = Some(started.elapsed().as_micros() as u64);

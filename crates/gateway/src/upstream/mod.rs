@@ -3,9 +3,11 @@
 //! channel that tells the agent when a catalog changed.
 
 mod catalog;
+mod live;
 pub mod pins;
 mod runtime;
 
 pub use catalog::{Catalog, CatalogEntry, TOOL_SEPARATOR, exposed_name, split_tool_name};
+pub use live::LiveUpstream;
 pub use pins::{PinCheck, PinError, PinStore};
 pub use runtime::{CommandRuntime, ListChanged, ServerRuntime};

@@ -3,17 +3,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use keyward_config::{Command, Server};
-use keyward_connectors::mcp::Supervised;
-use keyward_vault::SecretValue;
 use rmcp::{Peer, RoleServer};
 
-use super::Catalog;
+use super::{Catalog, LiveUpstream};
 
 /// A wrapped MCP server: its config, its supervised connection, and the
 /// last catalog of its tools.
 pub struct ServerRuntime {
     pub server: Server,
-    pub upstream: Supervised,
+    pub upstream: LiveUpstream,
     pub catalog: Mutex<Catalog>,
     /// Set by the upstream's callbacks (tools changed, exited): the catalog
     /// must be listed again before it is trusted.
@@ -33,12 +31,12 @@ impl ServerRuntime {
     }
 }
 
-/// An allow-listed CLI tool with its program resolved to an absolute path
-/// and its environment references resolved.
+/// An allow-listed CLI tool with its program resolved to an absolute path.
+/// Its environment, secrets resolved, is part of the live secrets
+/// ([`crate::Gateway::command_env`]).
 pub struct CommandRuntime {
     pub command: Command,
     pub program: PathBuf,
-    pub env: Vec<(String, SecretValue)>,
 }
 
 /// Tells the connected agent that the tool list changed (after an upstream
