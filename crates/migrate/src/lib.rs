@@ -12,3 +12,4 @@
 //! Nothing here prints a value: findings carry masked previews only.
 
 pub mod detect;
+pub mod locate;
