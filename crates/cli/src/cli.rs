@@ -135,6 +135,9 @@ pub(crate) enum SecretCmd {
     List,
     /// Remove a secret.
     Rm { name: String },
+    /// Replace an existing secret's value (read like `set`); a running
+    /// `keyward serve` picks it up without a restart.
+    Rotate { name: String },
 }
 
 #[derive(Subcommand)]

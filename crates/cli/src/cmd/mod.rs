@@ -4,6 +4,7 @@ mod accept;
 mod audit;
 mod check;
 mod init;
+mod rotate;
 mod run;
 mod secret;
 mod serve;

@@ -34,7 +34,6 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: SecretCmd) -> Result<Exi
                      values under 4 bytes are not scrubbed from answers"
                 );
             }
-            eprintln!("note: a running `keyward serve` picks this up when it is restarted");
         }
         SecretCmd::List => {
             let vault = unlock(paths, env, Prompt::IfTerminal)?;
@@ -52,6 +51,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: SecretCmd) -> Result<Exi
                 );
             }
         }
+        SecretCmd::Rotate { name } => return super::rotate::run(paths, env, &name),
         SecretCmd::Rm { name } => {
             let mut vault = unlock(paths, env, Prompt::IfTerminal)?;
             let mut removed = false;
