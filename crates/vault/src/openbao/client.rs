@@ -338,11 +338,21 @@ impl OpenBao {
                 },
                 Err(_) => no_such(setup, mount, path),
             },
-            // OpenBao answers 400 "no matching mount" for unknown mounts.
-            Ok(a) if a.status == 400 || a.status == 404 => OpenBaoError::NoSuchMount {
-                address,
-                mount: mount.to_string(),
-            },
+            // Unknown mounts: 400/404 from Vault; OpenBao answers 403 "preflight
+            // capability check returned 403" (even to a root token).
+            Ok(a)
+                if a.status == 400
+                    || a.status == 404
+                    || (a.status == 403
+                        && kv::parse_errors(&a.body)
+                            .iter()
+                            .any(|e| e.contains("preflight capability check"))) =>
+            {
+                OpenBaoError::NoSuchMount {
+                    address,
+                    mount: mount.to_string(),
+                }
+            }
             _ => no_such(setup, mount, path),
         }
     }

@@ -71,7 +71,10 @@ pub enum OpenBaoError {
         mount: String,
         detail: String,
     },
-    #[error("OpenBao/Vault at {address}: no secrets engine is mounted at `{mount}/`")]
+    #[error(
+        "OpenBao/Vault at {address}: no secrets engine is mounted at `{mount}/` (or the token's \
+         policy does not reach it)"
+    )]
     NoSuchMount { address: String, mount: String },
     #[error("OpenBao/Vault at {address} is sealed; unseal it (`bao operator unseal`)")]
     Sealed { address: String },
