@@ -4,6 +4,7 @@
 //! The file holds references to secrets, never values. Unknown keys are
 //! errors (a typo in a rule must not silently widen or narrow a policy).
 
+mod backends;
 mod duration;
 mod edit;
 mod error;
@@ -16,6 +17,7 @@ mod validate_commands;
 mod validate_servers;
 mod values;
 
+pub use backends::{Backends, DEFAULT_MAX_AGE, SecretsPolicy, parse_age};
 pub use duration::parse_duration;
 pub use edit::{ConfigDoc, ServerSpec, ServiceSpec, TEMPLATE, write_template};
 pub use error::ConfigError;

@@ -8,6 +8,7 @@ use keyward_policy::HttpRule;
 use keyward_vault::SecretRef;
 use url::Url;
 
+use crate::backends::{Backends, SecretsPolicy};
 use crate::upstream::{Command, Server};
 
 #[derive(Clone, Debug)]
@@ -18,6 +19,10 @@ pub struct Config {
     pub servers: BTreeMap<String, Server>,
     /// Allow-listed commands (`[commands.NAME]`).
     pub commands: BTreeMap<String, Command>,
+    /// Where secrets live besides the local vault (`[backends.*]`).
+    pub backends: Backends,
+    /// `[secrets]`: how old a vault value may get before doctor warns.
+    pub secrets: SecretsPolicy,
 }
 
 /// An HTTP service the agent may call through keyward.

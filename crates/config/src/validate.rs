@@ -8,6 +8,7 @@ use keyward_vault::SecretRef;
 use serde::Deserialize;
 use url::Url;
 
+use crate::backends::{RawBackends, RawSecrets, validate_backends, validate_secrets};
 use crate::model::{Auth, Config, Limits, Service};
 use crate::validate_commands::{RawCommand, validate_command};
 use crate::validate_servers::{RawServer, validate_server};
@@ -25,6 +26,8 @@ struct RawConfig {
     servers: BTreeMap<String, RawServer>,
     #[serde(default)]
     commands: BTreeMap<String, RawCommand>,
+    backends: Option<RawBackends>,
+    secrets: Option<RawSecrets>,
 }
 
 #[derive(Deserialize)]
@@ -118,11 +121,15 @@ impl Config {
             let command = validate_command(&ctx, &name, raw, limits.timeout)?;
             commands.insert(name, command);
         }
+        let backends = validate_backends(&ctx, raw.backends)?;
+        let secrets = validate_secrets(&ctx, raw.secrets)?;
         Ok(Config {
             services,
             limits,
             servers,
             commands,
+            backends,
+            secrets,
         })
     }
 
