@@ -13,3 +13,5 @@
 
 pub mod detect;
 pub mod locate;
+pub mod scan;
+pub mod walk;
