@@ -54,6 +54,49 @@ pub(crate) enum Command {
         after_help = RUN_EXAMPLE
     )]
     Run(RunArgs),
+    /// Move the plaintext secrets of MCP client configs into keyward.
+    ///
+    /// Each server with a plaintext secret in its env or headers: the value
+    /// goes into the vault (as SERVER.VAR), then either the server moves
+    /// into keyward.toml and the client gets one `keyward serve` entry
+    /// (--mode wrap, the default), or the server stays and starts through
+    /// `keyward run` with references in its env (--mode run). Every file is
+    /// backed up first (sealed under the vault key); --undo restores them.
+    #[command(after_help = IMPORT_EXAMPLE)]
+    Import(ImportArgs),
+}
+
+const IMPORT_EXAMPLE: &str = "Examples:
+  keyward import --dry-run            # every client config found: what would change (values masked)
+  keyward import cursor --read-only   # Cursor's servers behind keyward; read-like tools allowed
+  keyward import ./.mcp.json --mode run
+  keyward import --undo               # put the last import's files back";
+
+#[derive(Args)]
+pub(crate) struct ImportArgs {
+    /// A client (claude-desktop, claude-code, cursor, vscode, windsurf, zed,
+    /// codex, gemini) or a config file; none: every client config found.
+    #[arg(value_name = "CLIENT|PATH", conflicts_with = "undo")]
+    pub(crate) target: Option<String>,
+    /// wrap: the servers run behind keyward; run: they stay in the client
+    /// config and start through `keyward run`.
+    #[arg(long, value_parser = ["wrap", "run"], default_value = "wrap")]
+    pub(crate) mode: String,
+    /// Print the diff of every file that would change (values masked); change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Allow every tool of a wrapped server (default: every tool is `confirm`).
+    #[arg(long, conflicts_with = "read_only")]
+    pub(crate) allow_all: bool,
+    /// Allow only tools named like reads (get_*, list_*, search_*, read_*, ...).
+    #[arg(long)]
+    pub(crate) read_only: bool,
+    /// Restore the files the last import changed.
+    #[arg(long, conflicts_with_all = ["dry_run", "allow_all", "read_only"])]
+    pub(crate) undo: bool,
+    /// With --undo: restore even over files edited since the import.
+    #[arg(long, requires = "undo")]
+    pub(crate) force: bool,
 }
 
 const RUN_EXAMPLE: &str = r#"Example, in an MCP client's config (the secret stays in keyward's vault):

@@ -11,7 +11,11 @@
 //!
 //! Nothing here prints a value: findings carry masked previews only.
 
+pub mod clients;
 pub mod detect;
+pub mod diff;
 pub mod locate;
+pub mod plan;
+pub mod rewrite;
 pub mod scan;
 pub mod walk;

@@ -3,6 +3,7 @@
 mod accept;
 mod audit;
 mod check;
+mod import;
 mod init;
 mod rotate;
 mod run;
@@ -40,6 +41,7 @@ pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
         Command::Audit(args) => audit::run(&paths, args),
         Command::Servers(cmd) => servers::run(&paths, env, cmd),
         Command::Run(args) => run::run(env, args),
+        Command::Import(args) => import::run(&paths, env, args),
     }
 }
 

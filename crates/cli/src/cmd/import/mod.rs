@@ -1,0 +1,252 @@
+//! `keyward import [CLIENT|PATH]`: move the plaintext secrets of MCP client
+//! configs into the vault and put the servers behind keyward (`--mode
+//! wrap`, the default) or start them through `keyward run` (`--mode run`).
+//!
+//! Order, so that nothing is ever half-done: every plan is made and
+//! validated in memory first; then the vault takes the secrets (one atomic
+//! write); then each file that changes is backed up — sealed under the
+//! vault key, since the originals hold the plaintext — and rewritten
+//! atomically. If a write fails, the files already written are put back.
+//! `keyward import --undo` restores the last import's backups.
+
+mod backup;
+mod names;
+mod targets;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use keyward_config::{ConfigDoc, Paths, ServerSpec};
+use keyward_migrate::detect;
+use keyward_migrate::diff::masked_diff;
+use keyward_migrate::plan::{self, FilePlan, Mode, Options, ToolPolicy};
+use keyward_vault::{SecretValue, Vault};
+
+use crate::cli::ImportArgs;
+use crate::cmd::config_file;
+use crate::env::ProcessEnv;
+use crate::error::CliError;
+use crate::unlock::{Prompt, unlock};
+
+use targets::Target;
+
+/// Client configs larger than this are not read (they are not configs).
+const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
+pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<ExitCode, CliError> {
+    if args.undo {
+        return backup::undo(paths, env, args.force);
+    }
+    let config = config_file(paths)?;
+    let targets = targets::resolve(env, args.target.as_deref())?;
+    let mut vault = unlock(paths, env, Prompt::IfTerminal)?;
+    let opts = Options {
+        mode: if args.mode == "run" {
+            Mode::Run
+        } else {
+            Mode::Wrap
+        },
+        policy: if args.allow_all {
+            ToolPolicy::AllowAll
+        } else if args.read_only {
+            ToolPolicy::ReadOnly
+        } else {
+            ToolPolicy::Confirm
+        },
+        keyward_command: keyward_command(),
+        keyward_env: env
+            .home
+            .as_ref()
+            .map(|h| vec![("KEYWARD_HOME".to_string(), absolute(h))])
+            .unwrap_or_default(),
+    };
+
+    let mut doc = ConfigDoc::load(&config)?;
+    let mut names = names::ImportNames::new(&vault, &doc);
+    let mut plans: Vec<(Target, String, FilePlan)> = Vec::new();
+    for t in targets {
+        let text = match read_config(&t.path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("keyward: skipping {}: {e}", t.path.display());
+                continue;
+            }
+        };
+        match plan::plan_file(&text, t.format, t.client, &opts, &mut names) {
+            Ok(p) => plans.push((t, text, p)),
+            Err(e) => eprintln!("keyward: skipping {}: {e}", t.path.display()),
+        }
+    }
+    drop(names);
+
+    let config_before = doc.text();
+    for (_, _, p) in &plans {
+        for s in &p.servers {
+            doc.add_server(&spec_of(s))?;
+        }
+    }
+    let config_after = doc.text();
+    report(&plans, &opts);
+    let changed: Vec<&(Target, String, FilePlan)> =
+        plans.iter().filter(|(_, _, p)| p.changes_file()).collect();
+    if changed.is_empty() {
+        println!("nothing to import: no plaintext secret that keyward can move was found");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.dry_run {
+        let masked: Vec<SecretValue> = plans
+            .iter()
+            .flat_map(|(_, _, p)| p.masked.iter().cloned())
+            .collect();
+        print!(
+            "{}",
+            masked_diff(
+                &config.display().to_string(),
+                &config_before,
+                &config_after,
+                &masked
+            )
+        );
+        for (t, before, p) in &changed {
+            print!(
+                "{}",
+                masked_diff(&t.path.display().to_string(), before, &p.new_text, &masked)
+            );
+        }
+        println!("dry run: nothing was changed");
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    store_secrets(&mut vault, &plans)?;
+    let mut writes = Vec::new();
+    if config_before != config_after {
+        writes.push(backup::FileWrite {
+            path: config.clone(),
+            before: config_before,
+            after: config_after,
+        });
+    }
+    for (t, before, p) in &changed {
+        writes.push(backup::FileWrite {
+            path: t.path.clone(),
+            before: before.clone(),
+            after: p.new_text.clone(),
+        });
+    }
+    let dir = backup::apply(paths, &vault, &writes)?;
+    println!(
+        "done: {} file(s) changed; backups (sealed under the vault key) in {}",
+        writes.len(),
+        dir.display()
+    );
+    println!(
+        "undo with `keyward import --undo`; restart your MCP client(s) to use the new entries"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn store_secrets(vault: &mut Vault, plans: &[(Target, String, FilePlan)]) -> Result<(), CliError> {
+    let secrets: Vec<_> = plans.iter().flat_map(|(_, _, p)| &p.secrets).collect();
+    if secrets.is_empty() {
+        return Ok(());
+    }
+    vault.update(|e| {
+        for s in &secrets {
+            e.set(&s.name, s.value.clone())?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn spec_of(s: &plan::WrappedServer) -> ServerSpec {
+    ServerSpec {
+        name: s.name.clone(),
+        command: s.command.clone().unwrap_or_default(),
+        args: s.args.clone(),
+        env: s.env.clone(),
+        url: if s.command.is_none() {
+            s.url.clone()
+        } else {
+            None
+        },
+        headers: s.headers.clone(),
+        tools: s
+            .tools
+            .iter()
+            .map(|(p, a)| (p.clone(), (*a).to_string()))
+            .collect(),
+    }
+}
+
+/// What import will do, file by file; values appear only masked.
+fn report(plans: &[(Target, String, FilePlan)], opts: &Options) {
+    for (t, _, p) in plans {
+        if p.edits.is_empty() && p.skipped.is_empty() && p.notes.is_empty() {
+            continue;
+        }
+        let client = t
+            .client
+            .map(|c| format!(" ({})", c.as_str()))
+            .unwrap_or_default();
+        println!("{}{client}", t.path.display());
+        for s in &p.secrets {
+            let preview = std::str::from_utf8(s.value.expose())
+                .map(detect::mask)
+                .unwrap_or_default();
+            println!("  + vault secret `{}`  from {} ({preview})", s.name, s.from);
+        }
+        let tools = match opts.policy {
+            ToolPolicy::Confirm => "every tool `confirm`",
+            ToolPolicy::AllowAll => "every tool allowed",
+            ToolPolicy::ReadOnly => {
+                "read-like tools allowed (get_*, list_*, search_*, read_*, ...), others denied"
+            }
+        };
+        for s in &p.servers {
+            println!(
+                "  + server `{}` in keyward.toml  from {}; {tools}",
+                s.name, s.from
+            );
+        }
+        for s in &p.skipped {
+            println!("  ! left as is: {}: {}", s.location, s.reason);
+        }
+        for n in &p.notes {
+            println!("  note: {n}");
+        }
+    }
+    let wrapped = plans.iter().any(|(_, _, p)| !p.servers.is_empty());
+    if wrapped && opts.policy == ToolPolicy::Confirm {
+        println!(
+            "note: every tool of a wrapped server is `confirm` (a human approves each call); until \
+             approvals arrive in keyward, confirm acts as deny. Use --read-only or --allow-all, or \
+             edit [servers.NAME.tools] in keyward.toml"
+        );
+    }
+}
+
+fn read_config(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(format!("larger than {MAX_CONFIG_BYTES} bytes"));
+    }
+    std::fs::read_to_string(path).map_err(|e| e.to_string())
+}
+
+/// How clients should start keyward: this binary's absolute path (GUI
+/// clients do not see the shell's PATH), else `keyward`.
+fn keyward_command() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.canonicalize().ok())
+        .and_then(|p| p.to_str().map(String::from))
+        .unwrap_or_else(|| "keyward".to_string())
+}
+
+fn absolute(p: &Path) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| PathBuf::from(p))
+        .display()
+        .to_string()
+}
