@@ -110,7 +110,8 @@ mod tests {
                 !joined.replace('\n', "").contains("kw_canary_stderr_91"),
                 "offset {offset}"
             );
-            assert!(joined.contains(REDACTED));
+            // The marker itself may be cut by the piece boundary.
+            assert!(joined.replace('\n', "").contains(REDACTED), "offset {offset}");
         }
     }
 
