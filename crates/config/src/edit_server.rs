@@ -90,10 +90,7 @@ impl ConfigDoc {
 
     /// Whether `[servers.NAME]` exists.
     pub fn has_server(&self, name: &str) -> bool {
-        self.doc
-            .get("servers")
-            .and_then(|s| s.get(name))
-            .is_some()
+        self.doc.get("servers").and_then(|s| s.get(name)).is_some()
     }
 
     /// Removes `[servers.NAME]` and its tools, keeping comments as

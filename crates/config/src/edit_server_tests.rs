@@ -221,7 +221,10 @@ fn add_remote_server_with_tool_rules() {
         name: "remote".into(),
         url: Some("https://mcp.example.com/mcp".into()),
         headers: vec![("Authorization".into(), "Bearer keyward://remote.tok".into())],
-        tools: vec![("*".into(), "confirm".into()), ("get_*".into(), "allow".into())],
+        tools: vec![
+            ("*".into(), "confirm".into()),
+            ("get_*".into(), "allow".into()),
+        ],
         ..Default::default()
     })
     .unwrap();
@@ -231,6 +234,9 @@ fn add_remote_server_with_tool_rules() {
     assert!(!text.contains(HINT), "{text}");
     let cfg = doc.validate().unwrap();
     let s = &cfg.servers["remote"];
-    assert!(matches!(s.transport, ServerTransport::Http { .. }), "{text}");
+    assert!(
+        matches!(s.transport, ServerTransport::Http { .. }),
+        "{text}"
+    );
     assert!(text.contains("\"*\" = \"confirm\""), "{text}");
 }
