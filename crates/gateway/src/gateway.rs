@@ -56,8 +56,9 @@ impl Gateway {
     /// Resolves every service's credential (failing on the first one that
     /// cannot be resolved, naming it) and builds the scrubber from all
     /// values keyward knows: the whole vault plus every resolved reference.
-    /// Remote and `file://` values are refreshed after the cache TTL; the
-    /// vault's values stay as they are now (see [`Gateway::following`]).
+    /// Remote and `file://` values are refreshed after the cache TTL
+    /// (`[backends.vault] cache_ttl`, default 5 minutes); the vault's
+    /// values stay as they are now (see [`Gateway::following`]).
     pub fn new(
         config: Config,
         vault: Option<&Vault>,
@@ -96,20 +97,26 @@ impl Gateway {
         pins: PinStore,
     ) -> Result<Gateway, GatewayError> {
         let now = Instant::now();
+        // `[backends.vault] cache_ttl` is the one TTL the config has; it
+        // applies to every value that can change (vault://, keychain://,
+        // file://).
+        let ttl = config
+            .backends
+            .vault
+            .as_ref()
+            .map_or(DEFAULT_CACHE_TTL, |v| v.cache_ttl);
         let mut cache = RefCache::default();
-        let resolver = Resolver::new(vault, env);
+        let resolver = Resolver::new(vault, env).with_backends(config.backends.vault.as_ref());
         // Kept for refreshes (it holds the remote stores' clients).
         let openbao = resolver.openbao().cloned();
         let mut fetch = |where_: &str, r: &SecretRef| -> Result<SecretValue, GatewayError> {
             if let Some(v) = cache.get(r) {
                 return Ok(v.clone());
             }
-            let v = resolver
-                .resolve(r)
-                .map_err(|source| GatewayError::Secret {
-                    service: where_.to_string(),
-                    source: Box::new(source),
-                })?;
+            let v = resolver.resolve(r).map_err(|source| GatewayError::Secret {
+                service: where_.to_string(),
+                source: Box::new(source),
+            })?;
             cache.insert(r.clone(), v.clone(), now);
             Ok(v)
         };
@@ -141,7 +148,7 @@ impl Gateway {
                 servers: upstreams.servers,
                 commands: upstreams.commands,
                 secrets: Live::new(secrets),
-                refresher: Refresher::new(follow, openbao, cache, generations, DEFAULT_CACHE_TTL),
+                refresher: Refresher::new(follow, openbao, cache, generations, ttl),
                 pins,
                 list_changed,
                 inherit: inject_upstreams::inherited(env),
@@ -241,13 +248,15 @@ impl Gateway {
             return Refetch::Unchanged;
         };
         let gw = self.clone();
-        let task =
-            tokio::task::spawn_blocking(move || gw.inner.refresher.force(&gw, &[reference]));
+        let task = tokio::task::spawn_blocking(move || gw.inner.refresher.force(&gw, &[reference]));
         let fetched = match tokio::time::timeout(timeout, task).await {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => Refetch::Failed,
             Err(_) => {
-                tracing::warn!(service, "refetching the credential took longer than the call may wait");
+                tracing::warn!(
+                    service,
+                    "refetching the credential took longer than the call may wait"
+                );
                 Refetch::Failed
             }
         };

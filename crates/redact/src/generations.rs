@@ -194,7 +194,10 @@ mod tests {
         assert!(g.advance(set(&["kw_canary_new_1"])));
         assert!(!g.advance(set(&["kw_canary_new_1"])), "same set: no change");
         assert!(g.advance(set(&["kw_canary_new_1", "kw_canary_extra"])));
-        assert!(scrubbed(&g, "kw_canary_old_1"), "adding a value retires nothing");
+        assert!(
+            scrubbed(&g, "kw_canary_old_1"),
+            "adding a value retires nothing"
+        );
     }
 
     #[test]

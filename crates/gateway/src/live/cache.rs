@@ -163,7 +163,10 @@ mod tests {
         assert!(c.due(t1 + Duration::from_secs(1), TTL, false).is_empty());
         let t2 = t1 + RETRY_AFTER;
         assert_eq!(c.due(t2, TTL, false), vec![r.clone()]);
-        assert_eq!(c.apply(&r, Ok(v("kw_canary_new")), t2, TTL), Applied::Changed);
+        assert_eq!(
+            c.apply(&r, Ok(v("kw_canary_new")), t2, TTL),
+            Applied::Changed
+        );
         assert_eq!(c.get(&r), Some(&v("kw_canary_new")));
         assert!(c.due(t2 + Duration::from_secs(1), TTL, false).is_empty());
     }

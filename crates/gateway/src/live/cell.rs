@@ -19,10 +19,7 @@ impl<T> Live<T> {
     /// The value now. A poisoned lock still holds a whole value (the only
     /// write is one pointer store), so it is read through.
     pub fn load(&self) -> Arc<T> {
-        self.slot
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.slot.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Replaces the value; returns the previous one (dropped by the caller,

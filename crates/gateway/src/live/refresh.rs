@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 use keyward_redact::Generations;
 use keyward_vault::{OpenBao, Resolver, SecretRef, SecretValue, Vault};
 
-use super::cache::{Applied, RefCache, Refresh};
 use super::Secrets;
+use super::cache::{Applied, RefCache, Refresh};
 use crate::pipeline::{inject, inject_upstreams};
 use crate::{Gateway, GatewayError};
 
@@ -198,10 +198,13 @@ fn install(gw: &Gateway, st: &mut State) {
         ..
     } = st;
     let mut lookup = |where_: &str, r: &SecretRef| -> Result<SecretValue, GatewayError> {
-        cache.get(r).cloned().ok_or_else(|| GatewayError::Credential {
-            service: where_.to_string(),
-            message: format!("`{r}` was not resolved at start-up"),
-        })
+        cache
+            .get(r)
+            .cloned()
+            .ok_or_else(|| GatewayError::Credential {
+                service: where_.to_string(),
+                message: format!("`{r}` was not resolved at start-up"),
+            })
     };
     let built = (|| {
         let credentials = inject::credentials(gw.services(), &mut lookup)?;
@@ -248,4 +251,3 @@ fn install(gw: &Gateway, st: &mut State) {
         }
     }
 }
-

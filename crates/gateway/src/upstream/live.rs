@@ -5,9 +5,7 @@
 
 use std::time::Duration;
 
-use keyward_connectors::mcp::{
-    McpError, Supervised, Upstream, UpstreamEvents, UpstreamSpec,
-};
+use keyward_connectors::mcp::{McpError, Supervised, Upstream, UpstreamEvents, UpstreamSpec};
 use keyward_vault::SecretValue;
 use rmcp::model::{CallToolResult, JsonObject, Tool};
 
