@@ -15,6 +15,7 @@ pub mod clients;
 pub mod detect;
 pub mod diff;
 pub mod locate;
+pub mod report;
 pub mod plan;
 pub mod rewrite;
 pub mod scan;
