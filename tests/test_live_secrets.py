@@ -9,8 +9,10 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import anyio
+import pytest
 
 from conftest import canary, mcp_call, text_of
 
@@ -167,3 +169,54 @@ def test_a_401_refetches_the_credential_once_and_retries_with_the_new_value(home
         assert v not in everything
         for r in (ok, retried, refused):
             assert v not in text_of(r)
+
+
+EVERYTHING = Path(__file__).parent / "node" / "node_modules" / ".bin" / "mcp-server-everything"
+
+
+def pid_with_env(needle: str) -> int | None:
+    """The pid of the process whose environment holds `needle`."""
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if needle.encode() in (d / "environ").read_bytes():
+                    return int(d.name)
+            except OSError:
+                continue
+    return None
+
+
+def test_a_stdio_server_restarts_with_the_rotated_value_on_its_next_call(home):
+    if not EVERYTHING.exists():
+        pytest.fail(f"{EVERYTHING} missing: run `npm ci --prefix tests/node`")
+    old, new = canary("child_old"), canary("child_new")
+    home.set_secret("ev_token", old)
+    home.write_config(f"""
+[servers.ev]
+command = "{EVERYTHING}"
+args = ["stdio"]
+env = {{ KW_CHILD_TOKEN = "keyward://ev_token" }}
+
+[servers.ev.tools]
+"echo" = "allow"
+"get-env" = "allow"
+""")
+    seen = {}
+
+    async def go(client):
+        await client.call_tool("ev__echo", {"message": "first"})
+        seen["old_pid"] = pid_with_env(old)
+        await anyio.to_thread.run_sync(lambda: home.run("secret", "rotate", "ev_token", input=new + "\n"))
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and pid_with_env(new) is None:
+            await anyio.sleep(0.5)
+            await client.call_tool("ev__echo", {"message": "again"})
+        seen["new_pid"] = pid_with_env(new)
+        return await client.call_tool("ev__get-env", {})
+
+    env_dump = mcp_call(home, go)
+    assert seen["old_pid"] is not None
+    assert seen["new_pid"] is not None, "the server was not restarted with the rotated value"
+    assert seen["new_pid"] != seen["old_pid"]
+    text = text_of(env_dump)
+    assert "KW_CHILD_TOKEN" in text and new not in text and old not in text
