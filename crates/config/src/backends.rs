@@ -245,7 +245,10 @@ mod tests {
         )
         .unwrap();
         let v = c.backends.vault.as_ref().unwrap();
-        assert_eq!(v.address.as_ref().unwrap().as_str(), "http://127.0.0.1:8200/");
+        assert_eq!(
+            v.address.as_ref().unwrap().as_str(),
+            "http://127.0.0.1:8200/"
+        );
         assert_eq!(
             v.auth,
             Some(OpenBaoAuth::Token(
@@ -287,8 +290,12 @@ mod tests {
         }
         let e = err("[backends.vault]\ntoken = \"vault://secret/bao#token\"\n");
         assert!(e.contains("cannot be a vault://"), "{e}");
-        let e = err("[backends.vault]\nrole_id = \"env://R\"\nsecret_id = \"kw_canary_sid_1234\"\n");
-        assert!(e.contains("backends.vault.secret_id") && !e.contains("kw_canary"), "{e}");
+        let e =
+            err("[backends.vault]\nrole_id = \"env://R\"\nsecret_id = \"kw_canary_sid_1234\"\n");
+        assert!(
+            e.contains("backends.vault.secret_id") && !e.contains("kw_canary"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -296,16 +303,34 @@ mod tests {
         for (text, want) in [
             ("[backends.vault]\ntokn = \"env://T\"\n", "unknown field"),
             ("[backends.other]\n", "unknown field"),
-            ("[backends.vault]\naddress = \"http://10.0.0.5:8200\"\n", "clear text"),
-            ("[backends.vault]\naddress = \"bao:8200\"\n", "backends.vault.address"),
+            (
+                "[backends.vault]\naddress = \"http://10.0.0.5:8200\"\n",
+                "clear text",
+            ),
+            (
+                "[backends.vault]\naddress = \"bao:8200\"\n",
+                "backends.vault.address",
+            ),
             (
                 "[backends.vault]\ntoken = \"env://T\"\nrole_id = \"env://R\"\nsecret_id = \"env://S\"\n",
                 "not both",
             ),
-            ("[backends.vault]\nrole_id = \"env://R\"\n", "needs `secret_id`"),
-            ("[backends.vault]\nsecret_id = \"env://S\"\n", "needs `role_id`"),
-            ("[backends.vault]\nnamespace = \"a b\"\n", "backends.vault.namespace"),
-            ("[backends.vault]\ncache_ttl = \"soon\"\n", "backends.vault.cache_ttl"),
+            (
+                "[backends.vault]\nrole_id = \"env://R\"\n",
+                "needs `secret_id`",
+            ),
+            (
+                "[backends.vault]\nsecret_id = \"env://S\"\n",
+                "needs `role_id`",
+            ),
+            (
+                "[backends.vault]\nnamespace = \"a b\"\n",
+                "backends.vault.namespace",
+            ),
+            (
+                "[backends.vault]\ncache_ttl = \"soon\"\n",
+                "backends.vault.cache_ttl",
+            ),
             ("[secrets]\nmax_age = \"0d\"\n", "greater than zero"),
             ("[secrets]\nmax_age = \"3 months\"\n", "secrets.max_age"),
             ("[secrets]\nmaxage = \"3d\"\n", "unknown field"),

@@ -104,6 +104,21 @@ pub(crate) fn keychain_get(
     }
 }
 
+/// Stores any secret in the OS store under `service`/`account` (replacing
+/// an older value), for `keyward secret set --backend keychain`; it then
+/// resolves as `keychain://SERVICE/ACCOUNT`.
+pub fn keychain_set(service: &str, account: &str, value: &SecretValue) -> Result<(), KeyStoreError> {
+    entry(service, account)?
+        .set_secret(value.expose())
+        .map_err(map_err)
+}
+
+/// Whether an OS credential store answers (a lookup of an entry that need
+/// not exist), for `keyward doctor`.
+pub fn keychain_probe() -> Result<(), KeyStoreError> {
+    keychain_get(SERVICE, "keyward-doctor-probe").map(|_| ())
+}
+
 fn entry(service: &str, account: &str) -> Result<keyring::Entry, KeyStoreError> {
     keyring::Entry::new(service, account).map_err(map_err)
 }

@@ -107,7 +107,11 @@ impl Bao {
 
     fn policy(&self, name: &str, hcl: &str) {
         let out = self.cmd_with(&["policy", "write", name, "-"], Some(hcl), "root");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn env(&self, token: &str) -> HashMap<String, String> {
@@ -143,22 +147,36 @@ fn canary(tag: &str) -> String {
 fn token_from_env_reads_fields_and_explains_failures() {
     let Some(bao) = Bao::start() else { return };
     let value = canary("stripe");
-    bao.ok(&["kv", "put", "secret/stripe", &format!("key={value}"), "n=42"]);
+    bao.ok(&[
+        "kv",
+        "put",
+        "secret/stripe",
+        &format!("key={value}"),
+        "n=42",
+    ]);
     bao.ok(&["secrets", "enable", "-path=kv1", "-version=1", "kv"]);
     bao.ok(&["kv", "put", "kv1/x", "k=v"]);
 
     let env = bao.env("root");
     let res = Resolver::new(None, &env).with_backends(None);
     assert_eq!(
-        res.resolve(&r("vault://secret/stripe#key")).unwrap().expose(),
+        res.resolve(&r("vault://secret/stripe#key"))
+            .unwrap()
+            .expose(),
         value.as_bytes()
     );
-    assert_eq!(res.resolve(&r("vault://secret/stripe#n")).unwrap().expose(), b"42");
+    assert_eq!(
+        res.resolve(&r("vault://secret/stripe#n")).unwrap().expose(),
+        b"42"
+    );
 
     let mut messages = Vec::new();
     let e = backend_err(res.resolve(&r("vault://secret/stripe#nope")).unwrap_err());
     assert!(matches!(e, OpenBaoError::FieldMissing { .. }), "{e}");
-    assert!(e.to_string().contains("`key`") && e.to_string().contains(&bao.addr), "{e}");
+    assert!(
+        e.to_string().contains("`key`") && e.to_string().contains(&bao.addr),
+        "{e}"
+    );
     messages.push(e.to_string());
     let e = backend_err(res.resolve(&r("vault://secret/absent#key")).unwrap_err());
     assert!(matches!(e, OpenBaoError::NoSuchSecret { .. }), "{e}");
@@ -172,16 +190,27 @@ fn token_from_env_reads_fields_and_explains_failures() {
     messages.push(e.to_string());
 
     // A token whose policy does not reach the path.
-    bao.policy("other", "path \"secret/data/other\" { capabilities = [\"read\"] }\n");
+    bao.policy(
+        "other",
+        "path \"secret/data/other\" { capabilities = [\"read\"] }\n",
+    );
     let weak = bao.ok(&["token", "create", "-policy=other", "-field=token"]);
     let weak_env = bao.env(&weak);
     let res_weak = Resolver::new(None, &weak_env).with_backends(None);
-    let e = backend_err(res_weak.resolve(&r("vault://secret/stripe#key")).unwrap_err());
+    let e = backend_err(
+        res_weak
+            .resolve(&r("vault://secret/stripe#key"))
+            .unwrap_err(),
+    );
     assert!(matches!(e, OpenBaoError::PermissionDenied { .. }), "{e}");
     messages.push(e.to_string());
 
     // Nothing listening.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dead: HashMap<String, String> = [
         ("VAULT_ADDR".to_string(), format!("http://127.0.0.1:{port}")),
         ("VAULT_TOKEN".to_string(), "root".to_string()),
@@ -216,11 +245,22 @@ fn cache_holds_values_until_forgotten_or_expired() {
     let reference = r("vault://secret/c#k");
     assert_eq!(res.resolve(&reference).unwrap().expose(), b"first-value");
     bao.ok(&["kv", "put", "secret/c", "k=second-value"]);
-    assert_eq!(res.resolve(&reference).unwrap().expose(), b"first-value", "cached");
-    assert_eq!(res.resolve_fresh(&reference).unwrap().expose(), b"second-value");
+    assert_eq!(
+        res.resolve(&reference).unwrap().expose(),
+        b"first-value",
+        "cached"
+    );
+    assert_eq!(
+        res.resolve_fresh(&reference).unwrap().expose(),
+        b"second-value"
+    );
     bao.ok(&["kv", "put", "secret/c", "k=third-value"]);
     sleep(Duration::from_millis(1600));
-    assert_eq!(res.resolve(&reference).unwrap().expose(), b"third-value", "expired");
+    assert_eq!(
+        res.resolve(&reference).unwrap().expose(),
+        b"third-value",
+        "expired"
+    );
 }
 
 #[test]
@@ -231,10 +271,18 @@ fn write_field_merges_with_check_and_set() {
     let res = Resolver::new(None, &env).with_backends(None);
     let c = res.openbao().unwrap();
     let v = c
-        .write_field("secret", "app", "api_key", &SecretValue::from_str("written-value"))
+        .write_field(
+            "secret",
+            "app",
+            "api_key",
+            &SecretValue::from_str("written-value"),
+        )
         .unwrap();
     assert_eq!(v, 2);
-    assert_eq!(bao.ok(&["kv", "get", "-field=api_key", "secret/app"]), "written-value");
+    assert_eq!(
+        bao.ok(&["kv", "get", "-field=api_key", "secret/app"]),
+        "written-value"
+    );
     assert_eq!(bao.ok(&["kv", "get", "-field=keep", "secret/app"]), "kept");
     assert_eq!(bao.ok(&["kv", "get", "-field=old", "secret/app"]), "1");
     // A new secret.
@@ -242,15 +290,23 @@ fn write_field_merges_with_check_and_set() {
         .write_field("secret", "new/one", "f", &SecretValue::from_str("fresh"))
         .unwrap();
     assert_eq!(v, 1);
-    assert_eq!(bao.ok(&["kv", "get", "-field=f", "secret/new/one"]), "fresh");
+    assert_eq!(
+        bao.ok(&["kv", "get", "-field=f", "secret/new/one"]),
+        "fresh"
+    );
     // Over a deleted latest version.
     bao.ok(&["kv", "delete", "secret/new/one"]);
     c.write_field("secret", "new/one", "f", &SecretValue::from_str("again"))
         .unwrap();
-    assert_eq!(bao.ok(&["kv", "get", "-field=f", "secret/new/one"]), "again");
+    assert_eq!(
+        bao.ok(&["kv", "get", "-field=f", "secret/new/one"]),
+        "again"
+    );
     // The written value is read back through the cache-free path.
     assert_eq!(
-        res.resolve(&r("vault://secret/app#api_key")).unwrap().expose(),
+        res.resolve(&r("vault://secret/app#api_key"))
+            .unwrap()
+            .expose(),
         b"written-value"
     );
 }
@@ -259,10 +315,18 @@ fn write_field_merges_with_check_and_set() {
 fn short_lived_token_is_renewed() {
     let Some(bao) = Bao::start() else { return };
     bao.ok(&["kv", "put", "secret/r", "k=renewed"]);
-    bao.policy("read-r", "path \"secret/data/r\" { capabilities = [\"read\"] }\n");
+    bao.policy(
+        "read-r",
+        "path \"secret/data/r\" { capabilities = [\"read\"] }\n",
+    );
     // Renewable, 3 s TTL: without renewal it is dead after 3 s.
     let token = bao.ok(&[
-        "token", "create", "-policy=read-r", "-ttl=3s", "-explicit-max-ttl=60s", "-field=token",
+        "token",
+        "create",
+        "-policy=read-r",
+        "-ttl=3s",
+        "-explicit-max-ttl=60s",
+        "-field=token",
     ]);
     let env = bao.env(&token);
     let settings = OpenBaoSettings {
@@ -283,7 +347,10 @@ fn short_lived_token_is_renewed() {
 fn approle_logs_in_and_again_after_max_ttl() {
     let Some(bao) = Bao::start() else { return };
     bao.ok(&["kv", "put", "secret/stripe", "key=via-approle"]);
-    bao.policy("read", "path \"secret/data/*\" { capabilities = [\"read\"] }\n");
+    bao.policy(
+        "read",
+        "path \"secret/data/*\" { capabilities = [\"read\"] }\n",
+    );
     bao.ok(&["auth", "enable", "approle"]);
     bao.ok(&[
         "write",
@@ -293,7 +360,12 @@ fn approle_logs_in_and_again_after_max_ttl() {
         "token_max_ttl=3s",
     ]);
     let role_id = bao.ok(&["read", "-field=role_id", "auth/approle/role/kw/role-id"]);
-    let secret_id = bao.ok(&["write", "-f", "-field=secret_id", "auth/approle/role/kw/secret-id"]);
+    let secret_id = bao.ok(&[
+        "write",
+        "-f",
+        "-field=secret_id",
+        "auth/approle/role/kw/secret-id",
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let sid = dir.path().join("secret_id");
     std::fs::write(&sid, format!("{secret_id}\n")).unwrap();
@@ -310,7 +382,9 @@ fn approle_logs_in_and_again_after_max_ttl() {
     let res = Resolver::new(None, &env).with_backends(Some(&settings));
     for _ in 0..4 {
         assert_eq!(
-            res.resolve(&r("vault://secret/stripe#key")).unwrap().expose(),
+            res.resolve(&r("vault://secret/stripe#key"))
+                .unwrap()
+                .expose(),
             b"via-approle"
         );
         sleep(Duration::from_millis(1300));
@@ -323,7 +397,10 @@ fn approle_logs_in_and_again_after_max_ttl() {
     assert!(matches!(e, OpenBaoError::Login { .. }), "{e}");
     let text = e.to_string();
     assert!(text.contains(&bao.addr));
-    assert!(!text.contains(&role_id) && !text.contains(&secret_id), "{text}");
+    assert!(
+        !text.contains(&role_id) && !text.contains(&secret_id),
+        "{text}"
+    );
 }
 
 #[test]
@@ -333,7 +410,10 @@ fn health_check() {
     let res = Resolver::new(None, &env).with_backends(None);
     let c: &OpenBao = res.openbao().unwrap();
     let ok = c.check().unwrap();
-    assert!(ok.contains("unsealed") && ok.contains("token accepted"), "{ok}");
+    assert!(
+        ok.contains("unsealed") && ok.contains("token accepted"),
+        "{ok}"
+    );
     let bad_env = bao.env("not-a-token");
     let res = Resolver::new(None, &bad_env).with_backends(None);
     let e = res.openbao().unwrap().check().unwrap_err();

@@ -222,10 +222,7 @@ fn resolves_vault_env_and_file() {
         std::fs::write(&f, content).unwrap();
         let r = SecretRef::File(f.clone());
         assert_eq!(
-            Resolver::new(None, &())
-            .resolve(&r)
-            .unwrap()
-            .expose(),
+            Resolver::new(None, &()).resolve(&r).unwrap().expose(),
             expect
         );
     }

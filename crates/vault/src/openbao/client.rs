@@ -153,7 +153,9 @@ fn make_setup(
     if let Some(ns) = &namespace
         && HeaderValue::from_str(ns).is_err()
     {
-        return Err(setup_err("the namespace has characters an HTTP header cannot carry"));
+        return Err(setup_err(
+            "the namespace has characters an HTTP header cannot carry",
+        ));
     }
     let creds = match &s.auth {
         Some(OpenBaoAuth::Token(r)) => Creds::Token(credential(base, "token", r)?),
@@ -546,14 +548,15 @@ impl OpenBao {
             req = req.header("X-Vault-Namespace", ns.as_str());
         }
         if let Some(t) = token {
-            let mut v = HeaderValue::from_bytes(t.expose()).map_err(|_| {
-                setup_err("the token has characters an HTTP header cannot carry")
-            })?;
+            let mut v = HeaderValue::from_bytes(t.expose())
+                .map_err(|_| setup_err("the token has characters an HTTP header cannot carry"))?;
             v.set_sensitive(true);
             req = req.header("X-Vault-Token", v);
         }
         if let Some(b) = body {
-            req = req.header(CONTENT_TYPE, "application/json").body(b.to_vec());
+            req = req
+                .header(CONTENT_TYPE, "application/json")
+                .body(b.to_vec());
         }
         let resp = req.send().map_err(|e| {
             if e.is_timeout() {
@@ -668,7 +671,9 @@ impl OpenBao {
             detail,
         };
         let (Ok(role), Ok(secret)) = (role_id.expose_str(), secret_id.expose_str()) else {
-            return Err(login_err("the role id or secret id is not UTF-8 text".into()));
+            return Err(login_err(
+                "the role id or secret id is not UTF-8 text".into(),
+            ));
         };
         #[derive(Serialize)]
         struct Login<'a> {
@@ -770,7 +775,10 @@ mod tests {
     #[test]
     fn renewal_margin() {
         let (t, now) = token(0, 0);
-        assert!(!near_end(&t, now), "a token without a lease never needs renewal");
+        assert!(
+            !near_end(&t, now),
+            "a token without a lease never needs renewal"
+        );
         let (t, now) = token(3600, 3000);
         assert!(!near_end(&t, now));
         let (t, now) = token(3600, 1100);
@@ -791,7 +799,14 @@ mod tests {
     fn write_body_keeps_other_fields_and_sets_cas() {
         let current = br#"{"data":{"data":{"a":"one","n":5,"obj":{"x":[1,2]}},"metadata":{"version":7,"deletion_time":"","destroyed":false}}}"#;
         let read = kv::parse_kv_read(current).unwrap();
-        let body = write_body(&read.fields, "key", "new \"v\"", read.version, current.len()).unwrap();
+        let body = write_body(
+            &read.fields,
+            "key",
+            "new \"v\"",
+            read.version,
+            current.len(),
+        )
+        .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
             v,

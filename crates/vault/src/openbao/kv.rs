@@ -270,12 +270,18 @@ mod tests {
             parse_kv_read(br#"{"data":{"data":{"key":"v"}}}"#).err(),
             Some(KvShape::NotKvV2)
         );
-        assert_eq!(parse_kv_read(br#"{"data":"x"}"#).err(), Some(KvShape::NotKvV2));
+        assert_eq!(
+            parse_kv_read(br#"{"data":"x"}"#).err(),
+            Some(KvShape::NotKvV2)
+        );
         assert!(matches!(
             parse_kv_read(br#"{"warnings":null}"#),
             Err(KvShape::Unreadable(_))
         ));
-        assert!(matches!(parse_kv_read(b"<html>"), Err(KvShape::Unreadable(_))));
+        assert!(matches!(
+            parse_kv_read(b"<html>"),
+            Err(KvShape::Unreadable(_))
+        ));
     }
 
     #[test]
@@ -302,7 +308,12 @@ mod tests {
         assert_eq!(a.lease, Duration::from_secs(60));
         assert!(a.renewable);
         assert!(parse_auth(br#"{"data":{}}"#).is_err());
-        assert!(parse_auth(br#"{"auth":{"client_token":""}}"#).unwrap().token.is_none());
+        assert!(
+            parse_auth(br#"{"auth":{"client_token":""}}"#)
+                .unwrap()
+                .token
+                .is_none()
+        );
 
         assert_eq!(
             parse_lookup(br#"{"data":{"ttl":0,"renewable":false,"policies":["root"]}}"#).unwrap(),

@@ -132,7 +132,9 @@ pub fn check_address(url: &Url) -> Result<(), String> {
         return Err(format!("`{shown}` has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("`{shown}` contains credentials; use `token` or AppRole"));
+        return Err(format!(
+            "`{shown}` contains credentials; use `token` or AppRole"
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!("`{shown}` has a query or fragment"));

@@ -48,7 +48,9 @@ fn segments<'a>(s: &'a str, what: &str) -> Result<Vec<&'a str>, OpenBaoError> {
     let parts: Vec<&str> = s.split('/').collect();
     for p in &parts {
         if p.is_empty() {
-            return Err(bad(&format!("the {what} has an empty segment (`//` or a leading or trailing `/`)")));
+            return Err(bad(&format!(
+                "the {what} has an empty segment (`//` or a leading or trailing `/`)"
+            )));
         }
         if *p == "." || *p == ".." {
             return Err(bad(&format!("the {what} has a `{p}` segment")));
