@@ -36,9 +36,6 @@ pub(crate) enum Command {
     },
     /// Run the MCP server on stdin/stdout (put this in your MCP client's config).
     Serve,
-    /// Check the config, every secret reference, the vault, the audit log,
-    /// the OS credential store and OpenBao/Vault; exit 1 if anything is broken.
-    Doctor,
     /// Show the audit log; `keyward audit verify` checks its hash chain.
     Audit(AuditArgs),
     /// Add, list and remove upstream MCP servers keyward runs for the agent.
@@ -67,6 +64,34 @@ pub(crate) enum Command {
     /// backed up first (sealed under the vault key); --undo restores them.
     #[command(after_help = IMPORT_EXAMPLE)]
     Import(ImportArgs),
+    /// Find plaintext secrets in MCP client configs, .env and shell rc files.
+    ///
+    /// With no PATH: every known MCP client config of this platform, and the
+    /// project's (.mcp.json, .vscode/mcp.json, .cursor/mcp.json) in the
+    /// current directory. A directory PATH is searched for those files,
+    /// .env* and shell rc files. Values are never printed, only masked
+    /// previews. Exit status: 1 if a secret was found, else 2 if a file could
+    /// not be scanned, else 0.
+    #[command(after_help = SCAN_EXAMPLE)]
+    Scan(ScanArgs),
+}
+
+const SCAN_EXAMPLE: &str = "Examples:
+  keyward scan                        # every MCP client config found, and this project's
+  keyward scan ~/.bashrc .env ./infra # files, or directories to search
+  keyward scan --sarif > scan.sarif   # for code-scanning tools";
+
+#[derive(Args)]
+pub(crate) struct ScanArgs {
+    /// Files or directories to scan instead of the known client configs.
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Print the findings as JSON (file, path, line, rule, title, preview).
+    #[arg(long, conflicts_with = "sarif")]
+    pub(crate) json: bool,
+    /// Print SARIF 2.1.0 (for GitHub code scanning and other tools).
+    #[arg(long)]
+    pub(crate) sarif: bool,
 }
 
 const IMPORT_EXAMPLE: &str = "Examples:
@@ -176,15 +201,7 @@ pub(crate) struct InitArgs {
 #[derive(Subcommand)]
 pub(crate) enum SecretCmd {
     /// Store a secret; the value is read from stdin (one line) or asked for without echo.
-    Set {
-        name: String,
-        /// Where to store it: `local` (the encrypted vault), `keychain` (the
-        /// OS credential store: service `keyward`, account NAME), or
-        /// `vault:MOUNT/PATH[#FIELD]` (OpenBao/HashiCorp Vault KV v2; field
-        /// NAME unless #FIELD; other fields are kept). Prints the reference.
-        #[arg(long, default_value = "local", value_name = "BACKEND")]
-        backend: String,
-    },
+    Set { name: String },
     /// List secret names and dates (never values).
     List,
     /// Remove a secret.

@@ -53,20 +53,27 @@ pub fn table(outcome: &Outcome, style: Style) -> String {
     }
     let n = outcome.findings.len();
     let scanned = outcome.scanned.len();
-    let summary = if n == 0 {
-        format!(
-            "no plaintext secrets found ({} checked, {scanned} {} scanned)",
-            plural(outcome.checked, "location"),
-            if scanned == 1 { "file" } else { "files" }
-        )
+    let counts = format!(
+        "{} checked, {} scanned",
+        plural(outcome.checked, "location"),
+        plural(scanned, "file")
+    );
+    let mut summary = if n == 0 {
+        format!("no plaintext secrets found ({counts})")
     } else {
         format!(
-            "{} in {} ({} checked, {scanned} scanned)",
+            "{} in {} ({counts})",
             plural(n, "plaintext secret"),
             plural(files.len(), "file"),
-            plural(outcome.checked, "location"),
         )
     };
+    if !outcome.errors.is_empty() {
+        let _ = write!(
+            summary,
+            "; {} could not be scanned",
+            plural(outcome.errors.len(), "file")
+        );
+    }
     let _ = writeln!(out, "{bold}{summary}{reset}");
     if n > 0 {
         let _ = writeln!(

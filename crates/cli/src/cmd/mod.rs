@@ -3,11 +3,11 @@
 mod accept;
 mod audit;
 mod check;
-mod doctor;
 mod import;
 mod init;
 mod rotate;
 mod run;
+mod scan;
 mod secret;
 mod serve;
 mod servers;
@@ -26,6 +26,8 @@ pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
     // when a keyward:// reference asks for it.
     let command = match cli.command {
         Command::Run(args) => return run::run(env, args),
+        // `keyward scan` only reads the files it is pointed at.
+        Command::Scan(args) => return scan::run(env, args),
         command => command,
     };
     let paths = Paths::resolve(env.home.clone())?;
@@ -39,10 +41,10 @@ pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
             path,
         } => check::run(&paths, &service, &method, &path),
         Command::Serve => serve::run(&paths, env),
-        Command::Doctor => doctor::run(&paths, env),
         Command::Audit(args) => audit::run(&paths, args),
         Command::Servers(cmd) => servers::run(&paths, env, cmd),
         Command::Run(args) => run::run(env, args),
+        Command::Scan(args) => scan::run(env, args),
         Command::Import(args) => import::run(&paths, env, args),
     }
 }

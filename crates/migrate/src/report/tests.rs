@@ -37,7 +37,7 @@ fn table_lists_findings_and_escapes_control_characters() {
     assert!(t.contains("mcpServers.stripe.env.STRIPE_SECRET_KEY"), "{t}");
     assert!(t.contains("Stripe live secret key"));
     assert!(t.contains("sk_live_…YvB2"));
-    assert!(t.contains("2 plaintext secrets in 1 file"), "{t}");
+    assert!(t.contains("2 plaintext secrets in 1 file (3 locations checked, 1 file scanned)"), "{t}");
     assert!(!t.contains('\x1b'), "plain output has no escapes: {t:?}");
     // The path quotes odd keys JSON-style, which escapes them already.
     assert!(t.contains(r#""evil\u001b[2J""#), "{t}");
@@ -55,6 +55,13 @@ fn clean_table() {
         table(&o, Style::Plain),
         "no plaintext secrets found (3 locations checked, 1 file scanned)\n"
     );
+}
+
+#[test]
+fn errors_are_counted_in_the_summary() {
+    let mut o = outcome_of("/x/.env", "A=1\n", FileKind::Env);
+    o.errors.push(crate::scan::ScanError::TooLarge { path: "/x/big".into() });
+    assert!(table(&o, Style::Plain).ends_with("; 1 file could not be scanned\n"));
 }
 
 #[test]
