@@ -36,6 +36,9 @@ pub(crate) enum Command {
     },
     /// Run the MCP server on stdin/stdout (put this in your MCP client's config).
     Serve,
+    /// Check the config, every secret reference, the vault, the audit log,
+    /// the OS credential store and OpenBao/Vault; exit 1 if anything is broken.
+    Doctor,
     /// Show the audit log; `keyward audit verify` checks its hash chain.
     Audit(AuditArgs),
     /// Add, list and remove upstream MCP servers keyward runs for the agent.
@@ -201,7 +204,15 @@ pub(crate) struct InitArgs {
 #[derive(Subcommand)]
 pub(crate) enum SecretCmd {
     /// Store a secret; the value is read from stdin (one line) or asked for without echo.
-    Set { name: String },
+    Set {
+        name: String,
+        /// Where to store it: `local` (the encrypted vault), `keychain` (the
+        /// OS credential store: service `keyward`, account NAME), or
+        /// `vault:MOUNT/PATH[#FIELD]` (OpenBao/HashiCorp Vault KV v2; field
+        /// NAME unless #FIELD; other fields are kept). Prints the reference.
+        #[arg(long, default_value = "local", value_name = "BACKEND")]
+        backend: String,
+    },
     /// List secret names and dates (never values).
     List,
     /// Remove a secret.

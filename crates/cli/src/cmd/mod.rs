@@ -3,6 +3,7 @@
 mod accept;
 mod audit;
 mod check;
+mod doctor;
 mod import;
 mod init;
 mod rotate;
@@ -41,6 +42,7 @@ pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
             path,
         } => check::run(&paths, &service, &method, &path),
         Command::Serve => serve::run(&paths, env),
+        Command::Doctor => doctor::run(&paths, env),
         Command::Audit(args) => audit::run(&paths, args),
         Command::Servers(cmd) => servers::run(&paths, env, cmd),
         Command::Run(args) => run::run(env, args),
