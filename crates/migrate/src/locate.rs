@@ -163,24 +163,62 @@ pub fn known_configs(ctx: &Context) -> Vec<KnownConfig> {
     let code_user = app.join("Code").join("User");
     let cwd = &ctx.cwd;
     let all = [
-        (Client::ClaudeDesktop, app.join("Claude").join("claude_desktop_config.json"), Format::Json),
+        (
+            Client::ClaudeDesktop,
+            app.join("Claude").join("claude_desktop_config.json"),
+            Format::Json,
+        ),
         (Client::ClaudeCode, home.join(".claude.json"), Format::Json),
-        (Client::Cursor, home.join(".cursor").join("mcp.json"), Format::Json),
+        (
+            Client::Cursor,
+            home.join(".cursor").join("mcp.json"),
+            Format::Json,
+        ),
         (Client::VsCode, code_user.join("mcp.json"), Format::Jsonc),
-        (Client::VsCode, code_user.join("settings.json"), Format::Jsonc),
-        (Client::Windsurf, home.join(".codeium").join("windsurf").join("mcp_config.json"), Format::Json),
+        (
+            Client::VsCode,
+            code_user.join("settings.json"),
+            Format::Jsonc,
+        ),
+        (
+            Client::Windsurf,
+            home.join(".codeium")
+                .join("windsurf")
+                .join("mcp_config.json"),
+            Format::Json,
+        ),
         (Client::Zed, zed.join("settings.json"), Format::Jsonc),
-        (Client::Codex, home.join(".codex").join("config.toml"), Format::Toml),
-        (Client::Gemini, home.join(".gemini").join("settings.json"), Format::Json),
+        (
+            Client::Codex,
+            home.join(".codex").join("config.toml"),
+            Format::Toml,
+        ),
+        (
+            Client::Gemini,
+            home.join(".gemini").join("settings.json"),
+            Format::Json,
+        ),
         // The project's own files.
         (Client::ClaudeCode, cwd.join(".mcp.json"), Format::Json),
-        (Client::VsCode, cwd.join(".vscode").join("mcp.json"), Format::Jsonc),
-        (Client::Cursor, cwd.join(".cursor").join("mcp.json"), Format::Json),
+        (
+            Client::VsCode,
+            cwd.join(".vscode").join("mcp.json"),
+            Format::Jsonc,
+        ),
+        (
+            Client::Cursor,
+            cwd.join(".cursor").join("mcp.json"),
+            Format::Json,
+        ),
     ];
     let mut out: Vec<KnownConfig> = Vec::with_capacity(all.len());
     for (client, path, format) in all {
         if !out.iter().any(|k| k.path == path) {
-            out.push(KnownConfig { client, path, format });
+            out.push(KnownConfig {
+                client,
+                path,
+                format,
+            });
         }
     }
     out
@@ -267,10 +305,15 @@ mod tests {
     #[test]
     fn macos_layout() {
         let p = paths(&ctx(Platform::MacOs));
-        assert!(p.contains(
-            &"claude-desktop /h/Library/Application Support/Claude/claude_desktop_config.json".to_string()
-        ));
-        assert!(p.contains(&"vscode /h/Library/Application Support/Code/User/mcp.json".to_string()));
+        assert!(
+            p.contains(
+                &"claude-desktop /h/Library/Application Support/Claude/claude_desktop_config.json"
+                    .to_string()
+            )
+        );
+        assert!(
+            p.contains(&"vscode /h/Library/Application Support/Code/User/mcp.json".to_string())
+        );
         assert!(p.contains(&"zed /h/.config/zed/settings.json".to_string()));
     }
 
@@ -280,13 +323,28 @@ mod tests {
         c.appdata = Some(PathBuf::from("/AD"));
         let k = known_configs(&c);
         let find = |cl: Client| k.iter().find(|x| x.client == cl).map(|x| x.path.clone());
-        assert_eq!(find(Client::ClaudeDesktop), Some(PathBuf::from("/AD/Claude/claude_desktop_config.json")));
-        assert_eq!(find(Client::VsCode), Some(PathBuf::from("/AD/Code/User/mcp.json")));
-        assert_eq!(find(Client::Zed), Some(PathBuf::from("/AD/Zed/settings.json")));
-        assert_eq!(find(Client::Cursor), Some(PathBuf::from("/h/.cursor/mcp.json")));
+        assert_eq!(
+            find(Client::ClaudeDesktop),
+            Some(PathBuf::from("/AD/Claude/claude_desktop_config.json"))
+        );
+        assert_eq!(
+            find(Client::VsCode),
+            Some(PathBuf::from("/AD/Code/User/mcp.json"))
+        );
+        assert_eq!(
+            find(Client::Zed),
+            Some(PathBuf::from("/AD/Zed/settings.json"))
+        );
+        assert_eq!(
+            find(Client::Cursor),
+            Some(PathBuf::from("/h/.cursor/mcp.json"))
+        );
         c.appdata = None;
         let k = known_configs(&c);
-        assert_eq!(k[0].path, PathBuf::from("/h/AppData/Roaming/Claude/claude_desktop_config.json"));
+        assert_eq!(
+            k[0].path,
+            PathBuf::from("/h/AppData/Roaming/Claude/claude_desktop_config.json")
+        );
     }
 
     #[test]
@@ -294,7 +352,10 @@ mod tests {
         let mut c = ctx(Platform::Linux);
         c.cwd = c.home.clone();
         let k = known_configs(&c);
-        let cursor: Vec<_> = k.iter().filter(|x| x.path.ends_with(".cursor/mcp.json")).collect();
+        let cursor: Vec<_> = k
+            .iter()
+            .filter(|x| x.path.ends_with(".cursor/mcp.json"))
+            .collect();
         assert_eq!(cursor.len(), 1);
         assert_eq!(k.len(), 11);
     }
@@ -322,9 +383,18 @@ mod tests {
 
     #[test]
     fn guesses_from_names() {
-        assert_eq!(guess(Path::new("/x/.vscode/settings.json")), Some((Client::VsCode, Format::Jsonc)));
-        assert_eq!(guess(Path::new("/x/.codex/config.toml")), Some((Client::Codex, Format::Toml)));
-        assert_eq!(guess(Path::new("/x/.mcp.json")), Some((Client::ClaudeCode, Format::Json)));
+        assert_eq!(
+            guess(Path::new("/x/.vscode/settings.json")),
+            Some((Client::VsCode, Format::Jsonc))
+        );
+        assert_eq!(
+            guess(Path::new("/x/.codex/config.toml")),
+            Some((Client::Codex, Format::Toml))
+        );
+        assert_eq!(
+            guess(Path::new("/x/.mcp.json")),
+            Some((Client::ClaudeCode, Format::Json))
+        );
         assert_eq!(guess(Path::new("/x/settings.json")), None);
     }
 }

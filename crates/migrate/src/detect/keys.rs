@@ -30,11 +30,54 @@ const PASSWORD_WORDS: &[&str] = &["password", "passwd", "passphrase", "pass", "p
 /// A last word that makes the name about something *around* a secret
 /// (`TOKEN_URL`, `SECRET_NAME`, `KEY_PATH`, `AWS_ACCESS_KEY_ID`).
 const NOT_SECRET_LAST: &[&str] = &[
-    "url", "uri", "urls", "path", "file", "dir", "endpoint", "host", "name", "names", "id",
-    "ids", "type", "env", "var", "header", "prefix", "length", "len", "ttl", "expiry", "expires",
-    "expiration", "count", "limit", "enabled", "mode", "format", "version", "helper", "command",
-    "cmd", "location", "source", "kind", "scope", "scopes", "policy", "required", "field",
-    "fields", "store", "storage", "provider", "method", "timeout", "refresh", "pattern",
+    "url",
+    "uri",
+    "urls",
+    "path",
+    "file",
+    "dir",
+    "endpoint",
+    "host",
+    "name",
+    "names",
+    "id",
+    "ids",
+    "type",
+    "env",
+    "var",
+    "header",
+    "prefix",
+    "length",
+    "len",
+    "ttl",
+    "expiry",
+    "expires",
+    "expiration",
+    "count",
+    "limit",
+    "enabled",
+    "mode",
+    "format",
+    "version",
+    "helper",
+    "command",
+    "cmd",
+    "location",
+    "source",
+    "kind",
+    "scope",
+    "scopes",
+    "policy",
+    "required",
+    "field",
+    "fields",
+    "store",
+    "storage",
+    "provider",
+    "method",
+    "timeout",
+    "refresh",
+    "pattern",
 ];
 
 /// The words of a name: split at `_ - . space :`, and at camelCase humps.
@@ -105,9 +148,7 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
     if w.len() == 1 && w[0] == "pwd" {
         return false;
     }
-    has_word(&w, SECRET_WORDS)
-        || is_password_name(name)
-        || ends_with_any(name, SECRET_ENDINGS)
+    has_word(&w, SECRET_WORDS) || is_password_name(name) || ends_with_any(name, SECRET_ENDINGS)
 }
 
 /// Whether `cond` holds for `key`; `auth_form` says the value was written
@@ -130,7 +171,10 @@ mod tests {
 
     #[test]
     fn words_split_snake_kebab_and_camel() {
-        assert_eq!(words("GITHUB_PERSONAL_ACCESS_TOKEN"), ["github", "personal", "access", "token"]);
+        assert_eq!(
+            words("GITHUB_PERSONAL_ACCESS_TOKEN"),
+            ["github", "personal", "access", "token"]
+        );
         assert_eq!(words("apiKey"), ["api", "key"]);
         assert_eq!(words("X-Auth-Token"), ["x", "auth", "token"]);
         assert_eq!(words("clientSecretValue2"), ["client", "secret", "value2"]);

@@ -78,9 +78,18 @@ mod tests {
 
     #[test]
     fn known_prefix_and_tail() {
-        assert_eq!(mask("ghp_0123456789abcdefghijklmnopqrstuva1B2"), "ghp_…a1B2");
-        assert_eq!(mask("sk-proj-abcdefghijklmnopqrstuvwxyz9Z9Z"), "sk-proj-…9Z9Z");
-        assert_eq!(mask("  ghp_0123456789abcdefghijklmnopqrstuva1B2\n"), "ghp_…a1B2");
+        assert_eq!(
+            mask("ghp_0123456789abcdefghijklmnopqrstuva1B2"),
+            "ghp_…a1B2"
+        );
+        assert_eq!(
+            mask("sk-proj-abcdefghijklmnopqrstuvwxyz9Z9Z"),
+            "sk-proj-…9Z9Z"
+        );
+        assert_eq!(
+            mask("  ghp_0123456789abcdefghijklmnopqrstuva1B2\n"),
+            "ghp_…a1B2"
+        );
     }
 
     #[test]
@@ -95,7 +104,10 @@ mod tests {
 
     #[test]
     fn control_characters_are_not_printed() {
-        assert_eq!(mask("-----BEGIN KEY\nabcdefghijk\n\u{1b}x\n"), "-----BEGIN …k??x");
+        assert_eq!(
+            mask("-----BEGIN KEY\nabcdefghijk\n\u{1b}x\n"),
+            "-----BEGIN …k??x"
+        );
     }
 
     /// What `mask` may reveal: one known prefix of the input, then `…`,

@@ -118,9 +118,17 @@ fn one_char_repeated(v: &str) -> bool {
 /// Random tokens hit these with probabilities around one in a million.
 pub(crate) fn is_decoy_token(token: &str) -> bool {
     let lower = token.to_lowercase();
-    if ["example", "sample", "placeholder", "dummy", "xxxx", "your_", "yourtoken"]
-        .iter()
-        .any(|w| lower.contains(w))
+    if [
+        "example",
+        "sample",
+        "placeholder",
+        "dummy",
+        "xxxx",
+        "your_",
+        "yourtoken",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
     {
         return true;
     }

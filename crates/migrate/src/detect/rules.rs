@@ -242,7 +242,9 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "jwt",
         title: "JSON Web Token",
-        pattern: Pattern::Regex(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}"),
+        pattern: Pattern::Regex(
+            r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}",
+        ),
         key: KeyCond::Any,
         min_entropy: TOKEN_ENTROPY,
     },

@@ -100,28 +100,43 @@ mod tests {
 
     #[test]
     fn header_schemes_are_taken_off() {
-        assert_eq!(v(Some("Authorization"), "Bearer abc"), (Some("Authorization"), "abc", true));
+        assert_eq!(
+            v(Some("Authorization"), "Bearer abc"),
+            (Some("Authorization"), "abc", true)
+        );
         assert_eq!(v(None, "token abc"), (None, "abc", true));
         assert_eq!(v(None, "Basic dXNlcjpwYXNz"), (None, "dXNlcjpwYXNz", true));
-        assert_eq!(v(None, "Bearer two words"), (None, "Bearer two words", false));
+        assert_eq!(
+            v(None, "Bearer two words"),
+            (None, "Bearer two words", false)
+        );
     }
 
     #[test]
     fn names_inside_values() {
-        assert_eq!(v(Some("args"), "GITHUB_TOKEN=abc"), (Some("GITHUB_TOKEN"), "abc", false));
+        assert_eq!(
+            v(Some("args"), "GITHUB_TOKEN=abc"),
+            (Some("GITHUB_TOKEN"), "abc", false)
+        );
         assert_eq!(v(None, "--api-key=abc"), (Some("api-key"), "abc", false));
         assert_eq!(
             v(None, "Authorization: Bearer abc"),
             (Some("Authorization"), "abc", true)
         );
-        assert_eq!(v(None, "Authorization:Bearer abc"), (Some("Authorization"), "abc", true));
+        assert_eq!(
+            v(None, "Authorization:Bearer abc"),
+            (Some("Authorization"), "abc", true)
+        );
     }
 
     #[test]
     fn urls_and_ports_are_not_headers() {
         assert_eq!(v(None, "https://x/y"), (None, "https://x/y", false));
         assert_eq!(v(None, "localhost:5432"), (None, "localhost:5432", false));
-        assert_eq!(v(None, "postgres://u:p@h/db"), (None, "postgres://u:p@h/db", false));
+        assert_eq!(
+            v(None, "postgres://u:p@h/db"),
+            (None, "postgres://u:p@h/db", false)
+        );
     }
 
     #[test]

@@ -25,7 +25,9 @@ impl Gen {
     }
     fn s(&mut self, charset: &str, n: usize) -> String {
         let cs: Vec<char> = charset.chars().collect();
-        (0..n).map(|_| cs[(self.next() % cs.len() as u64) as usize]).collect()
+        (0..n)
+            .map(|_| cs[(self.next() % cs.len() as u64) as usize])
+            .collect()
     }
 }
 
@@ -90,7 +92,12 @@ fn examples(id: &str) -> (Vec<Example>, Vec<Example>) {
             vec![none(format!("rk_prod_{}", r(B62, 24)))],
         ),
         "slack-bot-token" => (
-            vec![none(format!("xoxb-{}-{}-{}", r(DIGITS, 12), r(DIGITS, 13), r(B62, 24)))],
+            vec![none(format!(
+                "xoxb-{}-{}-{}",
+                r(DIGITS, 12),
+                r(DIGITS, 13),
+                r(B62, 24)
+            ))],
             vec![
                 none("xoxb-your-bot-token".into()),
                 none("xoxb-xxxxxxxxx-xxxxxxxxxx-xxxxxxxxxxxx".into()),
@@ -107,7 +114,12 @@ fn examples(id: &str) -> (Vec<Example>, Vec<Example>) {
             vec![none("xoxp-1234567890".into())],
         ),
         "slack-app-token" => (
-            vec![none(format!("xapp-1-A{}-{}-{}", r(UPPER32, 10), r(DIGITS, 13), r(HEX, 64)))],
+            vec![none(format!(
+                "xapp-1-A{}-{}-{}",
+                r(UPPER32, 10),
+                r(DIGITS, 13),
+                r(HEX, 64)
+            ))],
             vec![none("xapp-1-abc".into())],
         ),
         "slack-webhook-url" => (
@@ -117,7 +129,9 @@ fn examples(id: &str) -> (Vec<Example>, Vec<Example>) {
                 r(UPPER32, 10),
                 r(B62, 24)
             ))],
-            vec![none("https://hooks.slack.com/services/T000/B000/XXXX".into())],
+            vec![none(
+                "https://hooks.slack.com/services/T000/B000/XXXX".into(),
+            )],
         ),
         "aws-access-key-id" => (
             vec![
@@ -136,11 +150,19 @@ fn examples(id: &str) -> (Vec<Example>, Vec<Example>) {
         ),
         "openai-api-key" => (
             vec![
-                none(format!("sk-proj-{}T3BlbkFJ{}", r(URLSAFE, 74), r(URLSAFE, 74))),
+                none(format!(
+                    "sk-proj-{}T3BlbkFJ{}",
+                    r(URLSAFE, 74),
+                    r(URLSAFE, 74)
+                )),
                 none(format!("sk-{}T3BlbkFJ{}", r(B62, 20), r(B62, 20))),
                 none(format!("sk-{}", r(B62, 48))),
             ],
-            vec![none("sk-...".into()), none("sk-proj-abc".into()), none(format!("sk-{}", r(B62, 30)))],
+            vec![
+                none("sk-...".into()),
+                none("sk-proj-abc".into()),
+                none(format!("sk-{}", r(B62, 30))),
+            ],
         ),
         "private-key" => (
             vec![none(format!(
@@ -163,13 +185,25 @@ fn examples(id: &str) -> (Vec<Example>, Vec<Example>) {
         ),
         "database-url-password" => (
             vec![
-                none(format!("postgres://app:{}@db.internal:5432/app", r(B62, 16))),
-                none(format!("postgresql://app:{}@db/app?sslmode=require", r(B62, 12))),
+                none(format!(
+                    "postgres://app:{}@db.internal:5432/app",
+                    r(B62, 16)
+                )),
+                none(format!(
+                    "postgresql://app:{}@db/app?sslmode=require",
+                    r(B62, 12)
+                )),
                 none(format!("mysql://root:{}@127.0.0.1/x", r(B62, 12))),
-                none(format!("mongodb+srv://u:{}@cluster0.abc.mongodb.net/db", r(B62, 20))),
+                none(format!(
+                    "mongodb+srv://u:{}@cluster0.abc.mongodb.net/db",
+                    r(B62, 20)
+                )),
                 none(format!("redis://:{}@cache:6379/0", r(B62, 20))),
                 none(format!("amqp://guest:{}@mq/vhost", r(B62, 20))),
-                (Some("args"), format!("--db=postgres://a:{}@h/d", r(B62, 16))),
+                (
+                    Some("args"),
+                    format!("--db=postgres://a:{}@h/d", r(B62, 16)),
+                ),
             ],
             vec![
                 none("postgres://localhost/db".into()),
@@ -186,13 +220,22 @@ fn examples(id: &str) -> (Vec<Example>, Vec<Example>) {
                 (Some("aws_secret_access_key"), r(B64, 40)),
                 (Some("secretAccessKey"), r(B64, 40)),
             ],
-            vec![(Some("AWS_SECRET_ACCESS_KEY"), "${AWS_SECRET_ACCESS_KEY}".into()), (Some("AWS_REGION"), r(B64, 40))],
+            vec![
+                (
+                    Some("AWS_SECRET_ACCESS_KEY"),
+                    "${AWS_SECRET_ACCESS_KEY}".into(),
+                ),
+                (Some("AWS_REGION"), r(B64, 40)),
+            ],
         ),
         "authorization-header" => (
             vec![
                 (Some("Authorization"), format!("Bearer {}", r(B62, 40))),
                 (Some("Authorization"), format!("token {}", r(HEX, 40))),
-                (Some("headers"), format!("Authorization: Bearer {}", r(B62, 32))),
+                (
+                    Some("headers"),
+                    format!("Authorization: Bearer {}", r(B62, 32)),
+                ),
                 (None, format!("Bearer {}", r(B62, 32))),
             ],
             vec![
@@ -228,7 +271,10 @@ fn examples(id: &str) -> (Vec<Example>, Vec<Example>) {
                 (Some("SORT_KEY"), "created_at_descending".into()),
                 (Some("API_KEY"), "MyProductionDatabase".into()),
                 (Some("API_KEY"), "/home/user/.config/key.pem".into()),
-                (Some("TOKEN_URL"), format!("https://auth.example.org/{}", r(B62, 20))),
+                (
+                    Some("TOKEN_URL"),
+                    format!("https://auth.example.org/{}", r(B62, 20)),
+                ),
                 (Some("userID"), r(HEX, 64)),
                 (Some("API_KEY"), r(B62, 10)),
             ],
@@ -241,14 +287,27 @@ fn examples(id: &str) -> (Vec<Example>, Vec<Example>) {
 fn every_rule_has_examples_that_behave() {
     for rule in RULES {
         let (pos, neg) = examples(rule.id);
-        assert!(!pos.is_empty() && !neg.is_empty(), "{}: needs both kinds", rule.id);
+        assert!(
+            !pos.is_empty() && !neg.is_empty(),
+            "{}: needs both kinds",
+            rule.id
+        );
         for (key, value) in &pos {
             let got = detect(*key, value).map(|d| d.rule);
-            assert_eq!(got, Some(rule.id), "{}: positive under {key:?} missed (got {got:?})", rule.id);
+            assert_eq!(
+                got,
+                Some(rule.id),
+                "{}: positive under {key:?} missed (got {got:?})",
+                rule.id
+            );
         }
         for (key, value) in &neg {
             let got = detect(*key, value);
-            assert_eq!(got, None, "{}: negative under {key:?} detected as {got:?}", rule.id);
+            assert_eq!(
+                got, None,
+                "{}: negative under {key:?} detected as {got:?}",
+                rule.id
+            );
         }
     }
 }
@@ -264,7 +323,11 @@ fn rule_ids_are_unique_and_regexes_compile() {
             assert!(COMPILED[i].is_some(), "{}: bad regex {re}", rule.id);
         }
         if let Pattern::Prefix { charset, .. } = rule.pattern {
-            assert!(matches!(charset, Charset::Base62 | Charset::Word | Charset::Base64), "{}", rule.id);
+            assert!(
+                matches!(charset, Charset::Base62 | Charset::Word | Charset::Base64),
+                "{}",
+                rule.id
+            );
         }
     }
 }
@@ -273,9 +336,15 @@ fn rule_ids_are_unique_and_regexes_compile() {
 fn specific_rules_win_over_name_based_ones() {
     let mut g = Gen(7);
     let pat = format!("ghp_{}", g.s(B62, 36));
-    assert_eq!(detect(Some("GITHUB_TOKEN"), &pat).map(|d| d.rule), Some("github-pat"));
+    assert_eq!(
+        detect(Some("GITHUB_TOKEN"), &pat).map(|d| d.rule),
+        Some("github-pat")
+    );
     let bearer = format!("Bearer {pat}");
-    assert_eq!(detect(Some("Authorization"), &bearer).map(|d| d.rule), Some("github-pat"));
+    assert_eq!(
+        detect(Some("Authorization"), &bearer).map(|d| d.rule),
+        Some("github-pat")
+    );
 }
 
 #[test]
