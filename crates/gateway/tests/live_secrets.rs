@@ -174,15 +174,21 @@ fn concurrent_readers_during_rotations_see_whole_credentials() {
             let (gw, stop, values) = (f.gw.clone(), stop.clone(), values.clone());
             std::thread::spawn(move || {
                 let mut seen = 0;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let Credential::Bearer(v) = credential(&gw, "svc") else {
+                loop {
+                    let secrets = gw.secrets();
+                    let Some(Credential::Bearer(v)) = secrets.credential("svc") else {
                         panic!("not a bearer credential");
                     };
-                    let v = v.expose_str().unwrap().to_string();
-                    assert!(v == OLD || values.contains(&v), "torn or unknown value");
+                    let text = v.expose_str().unwrap().to_string();
+                    assert!(text == OLD || values.contains(&text), "unknown value");
+                    // One generation: the service and the command that
+                    // use the same secret agree.
+                    assert_eq!(&secrets.command_env("show")[0].1, v, "torn generation");
                     seen += 1;
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        return seen;
+                    }
                 }
-                seen
             })
         })
         .collect();

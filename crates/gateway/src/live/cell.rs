@@ -50,23 +50,28 @@ mod tests {
     fn readers_during_swaps_see_old_or_new_never_torn() {
         let live = Arc::new(Live::new(Pair(0, 0)));
         let stop = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(std::sync::Barrier::new(5));
         let readers: Vec<_> = (0..4)
             .map(|_| {
-                let (live, stop) = (live.clone(), stop.clone());
+                let (live, stop, started) = (live.clone(), stop.clone(), started.clone());
                 std::thread::spawn(move || {
                     let mut last = 0;
                     let mut reads = 0u64;
-                    while !stop.load(Ordering::Relaxed) {
+                    started.wait();
+                    loop {
                         let p = live.load();
                         assert_eq!(p.1, p.0 * 7, "torn read");
                         assert!(p.0 >= last, "went back in time");
                         last = p.0;
                         reads += 1;
+                        if stop.load(Ordering::Relaxed) {
+                            return reads;
+                        }
                     }
-                    reads
                 })
             })
             .collect();
+        started.wait();
         for g in 1..=20_000u64 {
             live.store(Pair(g, g * 7));
         }
