@@ -60,3 +60,35 @@ def test_no_keychain_opt_out_leaves_the_store_alone(tmp_path):
     assert "not using the OS credential store" in p.stdout
     p = h.run("secret", "list", check=False)
     assert p.returncode == 2 and "cannot unlock" in p.stderr
+
+
+def test_secret_set_backend_keychain_then_a_service_uses_it(tmp_path, upstream):
+    h = desktop_home(tmp_path)
+    h.run("init", env={"KEYWARD_PASSPHRASE": canary("pass")})
+    token = canary("kcset")
+    p = h.run("secret", "set", "gh_token", "--backend", "keychain", input=token + "\n")
+    assert "keychain://keyward/gh_token" in p.stdout
+    assert token not in p.stdout + p.stderr
+    # In the OS store under service keyward, account gh_token; not in the vault.
+    if shutil.which("secret-tool"):
+        out = subprocess.run(
+            ["secret-tool", "lookup", "service", "keyward", "username", "gh_token"],
+            capture_output=True, text=True, env=h.env,
+        )
+        assert out.stdout.strip() == token
+    assert "gh_token" not in h.run("secret", "list").stdout.split("referenced in keyward.toml")[0]
+
+    upstream.leak = token
+    h.write_config(open_service(upstream.origin, secret="keychain://keyward/gh_token"))
+    p = h.run("secret", "list")
+    assert any("keychain://keyward/gh_token" in l and "OS credential store" in l and l.rstrip().endswith("ok")
+               for l in p.stdout.splitlines()), p.stdout
+    assert h.run("doctor").returncode == 0
+
+    async def go(client):
+        return await client.call_tool("http_request", {"service": "s", "method": "GET", "path": "/echo"})
+
+    r = mcp_call(h, go)
+    assert not r.is_error, text_of(r)
+    assert token in str(upstream.requests[-1]["headers"])
+    assert token not in text_of(r)

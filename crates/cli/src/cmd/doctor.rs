@@ -45,7 +45,14 @@ pub(crate) fn check_refs(
         .into_iter()
         .map(|(at, r)| RefStatus {
             backend: backend_of(r, openbao.as_ref()),
-            result: resolver.resolve(r).map(drop).map_err(|e| e.to_string()),
+            result: resolver.resolve(r).map(drop).map_err(|e| {
+                // The reference is shown beside the reason already.
+                let text = e.to_string();
+                match text.strip_prefix(&format!("`{r}`: ")) {
+                    Some(rest) => rest.to_string(),
+                    None => text,
+                }
+            }),
             at,
             reference: r.clone(),
         })
@@ -150,7 +157,12 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError>
         Ok(v) => {
             rep.ok(
                 "vault",
-                &format!("{} ({} secrets)", paths.vault_file().display(), v.list().len()),
+                &format!(
+                    "{} ({} secret{})",
+                    paths.vault_file().display(),
+                    v.list().len(),
+                    if v.list().len() == 1 { "" } else { "s" }
+                ),
             );
             Some(v)
         }
