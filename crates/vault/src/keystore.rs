@@ -107,7 +107,11 @@ pub(crate) fn keychain_get(
 /// Stores any secret in the OS store under `service`/`account` (replacing
 /// an older value), for `keyward secret set --backend keychain`; it then
 /// resolves as `keychain://SERVICE/ACCOUNT`.
-pub fn keychain_set(service: &str, account: &str, value: &SecretValue) -> Result<(), KeyStoreError> {
+pub fn keychain_set(
+    service: &str,
+    account: &str,
+    value: &SecretValue,
+) -> Result<(), KeyStoreError> {
     entry(service, account)?
         .set_secret(value.expose())
         .map_err(map_err)

@@ -75,7 +75,7 @@ pub enum ResolveError {
     Backend {
         reference: SecretRef,
         #[source]
-        source: OpenBaoError,
+        source: Box<OpenBaoError>,
     },
     /// A reference kind this release cannot resolve yet.
     #[error("{0}")]
@@ -177,7 +177,7 @@ impl<'a> Resolver<'a> {
             SecretRef::OpenBao { mount, path, field } => {
                 let backend = |source| ResolveError::Backend {
                     reference: r.clone(),
-                    source,
+                    source: Box::new(source),
                 };
                 let client = self
                     .openbao

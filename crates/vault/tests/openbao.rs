@@ -129,7 +129,7 @@ fn r(s: &str) -> SecretRef {
 
 fn backend_err(e: ResolveError) -> OpenBaoError {
     match e {
-        ResolveError::Backend { source, .. } => source,
+        ResolveError::Backend { source, .. } => *source,
         other => panic!("not a backend error: {other}"),
     }
 }

@@ -262,11 +262,9 @@ fn resolves_vault_env_and_file() {
     // No [backends.vault] and no VAULT_ADDR: a clear "not configured".
     let e = get("vault://secret/x#y").unwrap_err();
     assert!(matches!(
-        e,
-        ResolveError::Backend {
-            source: keyward_vault::OpenBaoError::NotConfigured,
-            ..
-        }
+        &e,
+        ResolveError::Backend { source, .. }
+            if matches!(**source, keyward_vault::OpenBaoError::NotConfigured)
     ));
     assert!(
         e.to_string().contains("vault://secret/x#y") && e.to_string().contains("VAULT_ADDR"),

@@ -94,7 +94,7 @@ pub(crate) fn age_text(then: i64, now: i64) -> String {
 
 fn days(d: Duration) -> String {
     let s = d.as_secs();
-    if s % 86_400 == 0 {
+    if s.is_multiple_of(86_400) {
         format!("{}d", s / 86_400)
     } else {
         format!("{s}s")
@@ -193,7 +193,10 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError>
             match c.check() {
                 Ok(d) => rep.ok("OpenBao/Vault", &d),
                 Err(e) if needs_openbao => rep.fail("OpenBao/Vault", &e.to_string()),
-                Err(e) => rep.warn("OpenBao/Vault", &format!("{e} (no vault:// reference uses it)")),
+                Err(e) => rep.warn(
+                    "OpenBao/Vault",
+                    &format!("{e} (no vault:// reference uses it)"),
+                ),
             }
         }
     }
@@ -228,7 +231,11 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError>
         match keyward_audit::verify(&audit) {
             Ok(r) => rep.ok(
                 "audit log",
-                &format!("{} records, hash chain intact ({})", r.records, audit.display()),
+                &format!(
+                    "{} records, hash chain intact ({})",
+                    r.records,
+                    audit.display()
+                ),
             ),
             Err(e) => rep.fail("audit log", &format!("TAMPERED: {e}")),
         }
@@ -288,7 +295,10 @@ mod tests {
     fn backends_are_named() {
         let r = |s: &str| SecretRef::parse(s).unwrap();
         assert_eq!(backend_of(&r("keyward://a"), None), "local vault");
-        assert_eq!(backend_of(&r("keychain://s/a"), None), "OS credential store");
+        assert_eq!(
+            backend_of(&r("keychain://s/a"), None),
+            "OS credential store"
+        );
         assert_eq!(
             backend_of(&r("vault://secret/x#y"), None),
             "OpenBao/Vault (not configured)"

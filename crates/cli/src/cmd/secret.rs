@@ -97,7 +97,9 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: SecretCmd) -> Result<Exi
                 }
                 Target::Keychain => {
                     keychain_set(KEYCHAIN_SERVICE, &name, &value).map_err(|e| {
-                        CliError::msg(format!("cannot store `{name}` in the OS credential store: {e}"))
+                        CliError::msg(format!(
+                            "cannot store `{name}` in the OS credential store: {e}"
+                        ))
                     })?;
                     println!(
                         "stored `{name}` ({len} bytes) in the OS credential store; reference: \
@@ -189,7 +191,9 @@ fn list(paths: &Paths, env: &ProcessEnv) -> Result<(), CliError> {
     let entries = vault.list();
     let now = now_secs();
     if entries.is_empty() {
-        println!("no secrets in the vault yet: printf '%s\\n' \"$TOKEN\" | keyward secret set NAME");
+        println!(
+            "no secrets in the vault yet: printf '%s\\n' \"$TOKEN\" | keyward secret set NAME"
+        );
     } else {
         println!("vault ({}):", paths.vault_file().display());
     }
