@@ -1,6 +1,8 @@
 //! Live secrets end to end inside the gateway: a vault rewritten behind
 //! its back, a `file://` secret that disappears, a forced refetch.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns fail the test the same way
+
 use std::path::Path;
 use std::time::Duration;
 
