@@ -15,6 +15,8 @@ pub enum GatewayError {
     Audit(#[from] keyward_audit::AuditError),
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] keyward_connectors::http::HttpError),
+    #[error("cannot keep the vault open for live secrets: {0}")]
+    Vault(#[from] keyward_vault::VaultError),
     #[error("MCP transport failed: {0}")]
     Transport(String),
 }

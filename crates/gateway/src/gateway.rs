@@ -79,12 +79,7 @@ impl Gateway {
         pins: PinStore,
     ) -> Result<Gateway, GatewayError> {
         // The copy the refresher owns; the resolution below reads `vault`.
-        let own = Vault::open_with_key(vault.path(), vault.key()).map_err(|e| {
-            GatewayError::Credential {
-                service: "vault".into(),
-                message: e.to_string(),
-            }
-        })?;
+        let own = Vault::open_with_key(vault.path(), vault.key())?;
         Gateway::build(config, Some(&vault), Some(own), env, audit, pins)
     }
 

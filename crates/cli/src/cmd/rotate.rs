@@ -47,7 +47,8 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, name: &str) -> Result<ExitCod
     }
     println!(
         "rotated `{name}` ({len} bytes); a running keyward serve picks it up within {}s",
-        CHECK_EVERY.as_secs().max(1)
+        // One check interval, plus the time the check itself takes.
+        CHECK_EVERY.as_secs() + 1
     );
     if len < SHORT {
         eprintln!(

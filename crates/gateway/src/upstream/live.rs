@@ -95,3 +95,37 @@ impl LiveUpstream {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward_connectors::mcp::StdioSpec;
+
+    fn spec(token: &str) -> UpstreamSpec {
+        UpstreamSpec::Stdio(StdioSpec {
+            command: "/bin/true".into(),
+            args: vec![],
+            env: vec![("TOKEN".into(), SecretValue::from_str(token))],
+            cwd: None,
+            inherit: vec![],
+        })
+    }
+
+    fn env_of(up: &LiveUpstream) -> Vec<(String, SecretValue)> {
+        match &up.current.load().spec {
+            UpstreamSpec::Stdio(s) => s.env.clone(),
+            UpstreamSpec::Http(h) => h.headers.clone(),
+        }
+    }
+
+    #[test]
+    fn only_changed_values_replace_the_upstream() {
+        let up = LiveUpstream::new("s", spec("kw_canary_a"), UpstreamEvents::none());
+        let same = vec![("TOKEN".to_string(), SecretValue::from_str("kw_canary_a"))];
+        assert!(!up.replace_values(same));
+        let new = vec![("TOKEN".to_string(), SecretValue::from_str("kw_canary_b"))];
+        assert!(up.replace_values(new.clone()));
+        assert_eq!(env_of(&up), new);
+        assert!(!up.replace_values(new));
+    }
+}
