@@ -422,3 +422,40 @@ fn health_check() {
     let e = res.openbao().unwrap().check().unwrap_err();
     assert!(matches!(e, OpenBaoError::PermissionDenied { .. }), "{e}");
 }
+
+#[test]
+fn namespace_is_sent() {
+    let Some(bao) = Bao::start() else { return };
+    bao.ok(&["namespace", "create", "team-a"]);
+    bao.ok(&[
+        "secrets",
+        "enable",
+        "-namespace=team-a",
+        "-path=secret",
+        "kv-v2",
+    ]);
+    bao.ok(&[
+        "kv",
+        "put",
+        "-namespace=team-a",
+        "secret/ns",
+        "key=in-namespace",
+    ]);
+    let env = bao.env("root");
+    let reference = r("vault://secret/ns#key");
+    let settings = OpenBaoSettings {
+        namespace: Some("team-a".into()),
+        ..OpenBaoSettings::default()
+    };
+    let res = Resolver::new(None, &env).with_backends(Some(&settings));
+    assert_eq!(res.resolve(&reference).unwrap().expose(), b"in-namespace");
+    // The same path in the root namespace does not exist.
+    let root = Resolver::new(None, &env).with_backends(None);
+    let e = backend_err(root.resolve(&reference).unwrap_err());
+    assert!(matches!(e, OpenBaoError::NoSuchSecret { .. }), "{e}");
+    // VAULT_NAMESPACE is the fallback.
+    let mut env_ns = env.clone();
+    env_ns.insert("VAULT_NAMESPACE".into(), "team-a".into());
+    let res = Resolver::new(None, &env_ns).with_backends(None);
+    assert_eq!(res.resolve(&reference).unwrap().expose(), b"in-namespace");
+}
