@@ -37,6 +37,16 @@ pub enum AuditError {
         expected: u64,
         found: u64,
     },
+    /// The log ends before the record its head file names: records were cut
+    /// off the end (or the log was replaced by an older copy). Extending it
+    /// would overwrite the evidence, so keyward refuses until a human looks.
+    #[error(
+        "audit log {} ends at record {last} but its head file says {head}: records were removed \
+         or the log was replaced. keyward will not extend it; check it with `keyward audit \
+         verify`, keep a copy, then move the log away to start a new one",
+        .path.display()
+    )]
+    Cut { path: PathBuf, last: u64, head: u64 },
     /// The record could not be encoded as JSON (not expected to happen).
     #[error("cannot encode an audit record")]
     Encode(#[source] serde_json::Error),
@@ -70,6 +80,27 @@ pub enum VerifyError {
         seq: Option<u64>,
         problem: Problem,
     },
+    /// The chain is intact but does not end where the head file says.
+    #[error("audit log head: {problem}")]
+    Head { problem: HeadProblem },
+}
+
+/// What the head file (`<log>.head`) says is wrong with an intact chain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeadProblem {
+    /// Records were cut off the end.
+    #[error(
+        "the log ends at record {last} but the head file says {head}: records {} to {head} were removed",
+        last + 1
+    )]
+    Truncated { last: u64, head: u64 },
+    /// The record the head names is not the one that was written.
+    #[error("record {seq} is not the one the head file recorded (the log was rewritten)")]
+    Mismatch { seq: u64 },
+    #[error("the head file is missing: records may have been cut off the end")]
+    Missing,
+    #[error("the head file is not readable as a head record")]
+    Unreadable,
 }
 
 impl VerifyError {
@@ -77,7 +108,7 @@ impl VerifyError {
     pub fn line(&self) -> Option<u64> {
         match self {
             Self::Broken { line, .. } => Some(*line),
-            Self::Io { .. } => None,
+            Self::Io { .. } | Self::Head { .. } => None,
         }
     }
 }

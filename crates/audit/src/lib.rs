@@ -44,9 +44,13 @@
 //! [`verify`] detects an edited record, a removed, reordered or inserted
 //! record, and a garbled or torn line, and names the first bad line. It does
 //! **not** stop someone who can write the file from recomputing the whole
-//! chain after an edit, nor from cutting records off the end (the shortened
-//! log is still a valid chain). Both need the head ([`VerifyReport::head`])
-//! to be anchored somewhere the writer cannot reach — a later addition.
+//! chain after an edit. Records cut off the end leave a valid chain, so
+//! every append also rewrites `<log>.head` with the last record's `seq` and
+//! `hash`; [`verify`] fails when the chain ends before the head, when the
+//! record the head names differs, or when the head file of a non-empty log
+//! is missing. Someone who can write both files can still cut both
+//! consistently: anchoring the head where the writer cannot reach (another
+//! user, another host) is what stops that.
 //!
 //! # Writing
 //!
@@ -59,12 +63,13 @@
 //! other strings before calling `append`.
 
 mod error;
+mod head;
 mod log;
 mod read;
 mod record;
 mod tail;
 
-pub use error::{AuditError, Problem, VerifyError};
+pub use error::{AuditError, HeadProblem, Problem, VerifyError};
 pub use log::AuditLog;
 pub use read::{VerifyReport, read_last, read_records, verify};
 pub use record::{Event, GENESIS_PREV, Record};

@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use jiff::Timestamp;
 
 use crate::error::AuditError;
+use crate::head;
 use crate::record::{Event, GENESIS_PREV, Record, seal};
 use crate::tail::{ends_with_newline, last_lines};
 
@@ -27,6 +28,8 @@ struct State {
     known_len: Option<u64>,
     /// The last record in the file: (seq, hash); `None` for an empty file.
     tip: Option<(u64, String)>,
+    /// `<log>.head`, rewritten after every append (see `head.rs`).
+    head: File,
 }
 
 /// Holds an OS file lock (flock on unix) and releases it on drop, also on
@@ -66,10 +69,35 @@ impl AuditLog {
             let len = file.metadata().map_err(AuditError::io("stat", path))?.len();
             (len, read_tip(&file, len, path)?)
         };
+        let head = head::open(path).map_err(AuditError::io("open the head file of", path))?;
+        match (&tip, head::read(path)) {
+            // A log from before head files, or whose head was lost: anchor
+            // what is there now.
+            (Some((seq, hash)), Ok(None)) => head::write(&head, *seq, hash)
+                .map_err(AuditError::io("write the head file of", path))?,
+            // The head is ahead of the log (or names another record): the
+            // end was cut. A crash between an append and its head update
+            // leaves the head one behind, which is fine.
+            (tip, Ok(Some((head_seq, head_hash)))) => {
+                let last = tip.as_ref().map_or(0, |(s, _)| *s);
+                let differs = tip
+                    .as_ref()
+                    .is_some_and(|(s, h)| *s == head_seq && *h != head_hash);
+                if head_seq > last || differs {
+                    return Err(AuditError::Cut {
+                        path: path.to_path_buf(),
+                        last,
+                        head: head_seq,
+                    });
+                }
+            }
+            _ => {}
+        }
         let state = State {
             known_len: Some(len),
             tip,
             file,
+            head,
         };
         Ok(AuditLog {
             path: path.to_path_buf(),
@@ -107,6 +135,11 @@ impl AuditLog {
         }
         state.known_len = Some(len + line.len() as u64);
         state.tip = Some((record.seq, record.hash.clone()));
+        // Still under the log's lock, so heads of concurrent writers never
+        // go backwards. The record is written; failing here still fails
+        // the call closed.
+        head::write(&state.head, record.seq, &record.hash)
+            .map_err(AuditError::io("update the head file of", path))?;
         Ok(record)
     }
 

@@ -5,7 +5,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use crate::error::{AuditError, Problem, VerifyError, describe_json_error};
+use crate::error::{AuditError, HeadProblem, Problem, VerifyError, describe_json_error};
+use crate::head;
 use crate::record::{GENESIS_PREV, Record, check_line};
 use crate::tail::{ends_with_newline, last_lines, line_number_at};
 
@@ -114,6 +115,10 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
         source,
     };
     let file = open_shared(path).map_err(io_err)?;
+    let anchor = head::read(path).map_err(|()| VerifyError::Head {
+        problem: HeadProblem::Unreadable,
+    })?;
+    let mut anchored_hash: Option<String> = None;
     let mut prev = GENESIS_PREV.to_owned();
     let mut expected_seq = 1u64;
     let mut records = 0u64;
@@ -138,6 +143,9 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
                     },
                 ));
             }
+            if anchor.as_ref().is_some_and(|(s, _)| *s == record.seq) {
+                anchored_hash = Some(record.hash.clone());
+            }
             prev = record.hash;
             expected_seq += 1;
             records += 1;
@@ -145,6 +153,28 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
         },
         io_err,
     )?;
+    match anchor {
+        None if records > 0 => {
+            return Err(VerifyError::Head {
+                problem: HeadProblem::Missing,
+            });
+        }
+        None => {}
+        Some((seq, _)) if seq > records => {
+            return Err(VerifyError::Head {
+                problem: HeadProblem::Truncated {
+                    last: records,
+                    head: seq,
+                },
+            });
+        }
+        Some((seq, hash)) if anchored_hash.as_deref() != Some(hash.as_str()) => {
+            return Err(VerifyError::Head {
+                problem: HeadProblem::Mismatch { seq },
+            });
+        }
+        Some(_) => {}
+    }
     Ok(VerifyReport {
         records,
         head: (records > 0).then_some(prev),

@@ -161,10 +161,16 @@ fn shrunk_file_is_refused() {
         log.append(event(9)),
         Err(AuditError::Shrunk { .. })
     ));
-    // A fresh open accepts the (valid, shorter) chain: truncation of the tail
-    // is a documented limit until the head is anchored elsewhere.
-    let log = AuditLog::open(&path).expect("reopen");
-    assert_eq!(log.append(event(9)).expect("append").seq, 2);
+    // A fresh open refuses it too: the head file says the log had 3
+    // records (appending would hide the cut by moving the head).
+    assert!(matches!(
+        AuditLog::open(&path),
+        Err(AuditError::Cut {
+            last: 1,
+            head: 3,
+            ..
+        })
+    ));
 }
 
 #[test]
