@@ -173,6 +173,15 @@ paths = ["/ok", "/status-leak"]
     log.write_text("\n".join(good) + "\n")
     assert home.run("audit", "verify").returncode == 0
 
+    # Cutting records off the end leaves a valid chain; the head file catches it,
+    # and `keyward serve` refuses to extend the cut log (fail closed).
+    log.write_text("\n".join(good[:2]) + "\n")
+    p = home.run("audit", "verify", check=False)
+    assert p.returncode == 1 and "records 3 to 4 were removed" in p.stdout + p.stderr, p.stdout + p.stderr
+    p = home.run("check", "s", "GET", "/ok")  # unrelated commands still work
+    mcp = subprocess.run([KEYWARD, "serve"], input="", capture_output=True, text=True, env=home.env, timeout=30)
+    assert mcp.returncode != 0 and "head file says 4" in mcp.stderr, mcp.stderr
+
 
 def test_help_works_without_home(tmp_path):
     p = subprocess.run([KEYWARD, "--help"], capture_output=True, text=True)
