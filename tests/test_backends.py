@@ -172,3 +172,15 @@ def test_doctor_warns_about_old_vault_values(home):
     assert p.returncode == 0, p.stdout
     warn = [l for l in p.stdout.splitlines() if l.startswith("warn") and "old_one" in l]
     assert warn and "max_age" in warn[0] and "keyward secret rotate old_one" in warn[0], p.stdout
+
+
+def test_keyward_run_resolves_vault_references_from_vault_addr(home, bao):
+    value = canary("run")
+    bao.run("kv", "put", "secret/db", f"url={value}")
+    p = home.run(
+        "run", "--env", "DATABASE_URL=vault://secret/db#url", "--",
+        "sh", "-c", 'test "$DATABASE_URL" = "$WANT" && echo same',
+        env={**bao.env(), "WANT": value},
+    )
+    assert p.stdout.strip() == "same"
+    assert value not in p.stderr

@@ -383,6 +383,8 @@ fn approle_logs_in_and_again_after_max_ttl() {
         cache_ttl: Duration::from_millis(100),
     };
     let res = Resolver::new(None, &env).with_backends(Some(&settings));
+    let before = res.openbao().unwrap().credential_values();
+    assert_eq!(before.len(), 2, "role id and secret id, no token yet");
     for _ in 0..4 {
         assert_eq!(
             res.resolve(&r("vault://secret/stripe#key"))
@@ -392,6 +394,10 @@ fn approle_logs_in_and_again_after_max_ttl() {
         );
         sleep(Duration::from_millis(1300));
     }
+
+    let creds = res.openbao().unwrap().credential_values();
+    assert_eq!(creds.len(), 3, "plus the token the login returned");
+    assert!(creds.iter().any(|v| v.expose() == secret_id.as_bytes()));
 
     // A wrong secret id: a login error naming the address, not the ids.
     std::fs::write(&sid, "00000000-0000-0000-0000-000000000000").unwrap();

@@ -122,6 +122,29 @@ impl OpenBao {
         self.inner.setup.as_ref().ok().map(Setup::address_text)
     }
 
+    /// keyward's own credentials for this server (the configured token, or
+    /// AppRole's role id and secret id, and the token the last login
+    /// returned), so the gateway can add them to its scrubber: none of them
+    /// may reach the agent either.
+    pub fn credential_values(&self) -> Vec<SecretValue> {
+        let mut out = Vec::new();
+        if let Ok(setup) = &self.inner.setup {
+            match &setup.creds {
+                Creds::Token(t) => out.push(t.clone()),
+                Creds::AppRole { role_id, secret_id } => {
+                    out.push(role_id.clone());
+                    out.push(secret_id.clone());
+                }
+            }
+        }
+        if let Some(t) = lock(&self.inner.token).as_ref()
+            && !out.contains(&t.value)
+        {
+            out.push(t.value.clone());
+        }
+        out
+    }
+
     fn setup(&self) -> Result<&Setup, OpenBaoError> {
         self.inner.setup.as_ref().map_err(Clone::clone)
     }
