@@ -51,6 +51,8 @@ pub(crate) fn accept(paths: &Paths, env: &ProcessEnv, name: &str) -> Result<Exit
         .block_on(rt.upstream.tools())
         .map_err(|e| CliError::msg(format!("cannot list the tools of `{name}`: {e}")))?;
     runtime.block_on(rt.upstream.shutdown());
+    // Pinned as listed to the agent: scrubbed.
+    let listed = keyward_gateway::pipeline::redact::scrub_tools(&gateway.scrubber(), listed);
 
     let allowed: Vec<_> = listed
         .into_iter()

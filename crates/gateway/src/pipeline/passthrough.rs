@@ -56,6 +56,7 @@ where
                         Err(e) => Err(e),
                     };
                     listed.unwrap_or_else(|e| {
+                        let (e, _) = super::redact::scrub_text(gw, &e.to_string());
                         tracing::warn!(server = %name, error = %e, "{what} unavailable");
                         Vec::new()
                     })

@@ -138,6 +138,27 @@ where
     serde_json::from_value(json).ok().map(|v| (v, n))
 }
 
+/// Scrubs upstream tool definitions (names, descriptions, schemas) before
+/// they are listed to the agent, pinned or shown by `servers accept`: a
+/// server can print a secret into a description as easily as into a
+/// result. A definition that cannot be re-read after scrubbing is
+/// withheld.
+pub fn scrub_tools(
+    scrubber: &keyward_redact::Scrubber,
+    tools: Vec<rmcp::model::Tool>,
+) -> Vec<rmcp::model::Tool> {
+    tools
+        .into_iter()
+        .filter_map(|t| match scrub_serde(scrubber, t) {
+            Some((t, _)) => Some(t),
+            None => {
+                tracing::warn!("an upstream tool definition could not be scrubbed; it is withheld");
+                None
+            }
+        })
+        .collect()
+}
+
 /// Scrubs a whole MCP tool result; one that cannot be re-read is replaced
 /// by an error, never passed raw.
 pub fn scrub_result(

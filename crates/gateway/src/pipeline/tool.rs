@@ -21,6 +21,9 @@ pub async fn list_all(gw: &Gateway) -> Vec<Tool> {
         match ensure_catalog(gw, rt).await {
             Ok(()) => rt.catalog().exposed(name),
             Err(e) => {
+                // The error quotes the child's last stderr lines, scrubbed
+                // only of its own values so far.
+                let (e, _) = super::redact::scrub_text(gw, &e);
                 tracing::warn!(server = %name, error = %e, "upstream unavailable; its tools are not listed");
                 Vec::new()
             }
@@ -37,6 +40,7 @@ async fn ensure_catalog(gw: &Gateway, rt: &ServerRuntime) -> Result<(), String> 
         return Ok(());
     }
     let listed = rt.upstream.tools().await.map_err(|e| e.to_string())?;
+    let listed = super::redact::scrub_tools(&gw.scrubber(), listed);
     let catalog = Catalog::build(&rt.server.name, &rt.server.tools, listed, gw.pins())
         .map_err(|e| e.to_string())?;
     *rt.catalog() = catalog;
