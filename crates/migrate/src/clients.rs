@@ -204,7 +204,10 @@ fn json_entry(container: Container, name: String, e: &CstObject) -> ServerEntry 
     if entry.nested_command && entry.env.is_empty() {
         entry.env = json_string_map(e, "env");
     }
-    entry.url = json_string(e, "url").or_else(|| json_string(e, "serverUrl"));
+    // `serverUrl`: Windsurf; `httpUrl`: Gemini CLI's Streamable HTTP servers.
+    entry.url = json_string(e, "url")
+        .or_else(|| json_string(e, "serverUrl"))
+        .or_else(|| json_string(e, "httpUrl"));
     entry.headers = json_string_map(e, "headers");
     entry
 }
