@@ -213,7 +213,9 @@ pub(crate) enum SecretCmd {
         #[arg(long, default_value = "local", value_name = "BACKEND")]
         backend: String,
     },
-    /// List secret names and dates (never values).
+    /// List the vault's secrets (names, sizes, dates, age), then every
+    /// reference in keyward.toml with its backend and whether it resolves
+    /// now (never values).
     List,
     /// Remove a secret.
     Rm { name: String },

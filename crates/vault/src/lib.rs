@@ -2,7 +2,8 @@
 //! references and their resolution, and the places a vault key can be kept
 //! (OS keychain, key file).
 //!
-//! It knows nothing of MCP or HTTP (DESIGN.md, "Parts").
+//! It knows nothing of MCP (DESIGN.md, "Parts"); its only HTTP is the
+//! small OpenBao / HashiCorp Vault client behind `vault://` ([`openbao`]).
 //!
 //! # Keys
 //!
