@@ -46,7 +46,6 @@ const PLACEHOLDER_FRAGMENTS: &[&str] = &[
     "_here",
     "-here",
     " here",
-    "xxxx",
     "****",
     "example",
     "placeholder",
@@ -79,7 +78,8 @@ pub fn is_placeholder(value: &str) -> bool {
     if PLACEHOLDER_WORDS.contains(&lower.as_str()) {
         return true;
     }
-    if PLACEHOLDER_FRAGMENTS.iter().any(|f| lower.contains(f)) {
+    // Case-sensitive, so that a random mixed-case token (`xXxX`) is not one.
+    if PLACEHOLDER_FRAGMENTS.iter().any(|f| lower.contains(f)) || v.contains("xxxx") || v.contains("XXXX") {
         return true;
     }
     let wrapped = |o: char, c: char| v.starts_with(o) && v.ends_with(c);
@@ -123,12 +123,13 @@ pub(crate) fn is_decoy_token(token: &str) -> bool {
         "sample",
         "placeholder",
         "dummy",
-        "xxxx",
         "your_",
         "yourtoken",
     ]
     .iter()
     .any(|w| lower.contains(w))
+        || token.contains("xxxx")
+        || token.contains("XXXX")
     {
         return true;
     }
@@ -198,6 +199,7 @@ mod tests {
             "/home/user/projects",
             "npx",
             "$5 per month",
+            "ghp_Q7xXxXr4nd0mT0kenW1thNoW0rdsInItQz8xYv",
         ] {
             assert!(!is_placeholder(v), "{v:?}");
         }
