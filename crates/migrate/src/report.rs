@@ -34,12 +34,24 @@ pub fn table(outcome: &Outcome, style: Style) -> String {
         }
     }
     for file in &files {
-        let rows: Vec<&Finding> = outcome.findings.iter().filter(|f| f.file == *file).collect();
-        let _ = writeln!(out, "{bold}{}{reset}", printable(&file.display().to_string()));
+        let rows: Vec<&Finding> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.file == *file)
+            .collect();
+        let _ = writeln!(
+            out,
+            "{bold}{}{reset}",
+            printable(&file.display().to_string())
+        );
         let line_w = rows.iter().map(|f| line_text(f).len()).max().unwrap_or(0);
         let paths: Vec<String> = rows.iter().map(|f| printable(&f.path)).collect();
         let path_w = paths.iter().map(|p| p.chars().count()).max().unwrap_or(0);
-        let title_w = rows.iter().map(|f| f.title.chars().count()).max().unwrap_or(0);
+        let title_w = rows
+            .iter()
+            .map(|f| f.title.chars().count())
+            .max()
+            .unwrap_or(0);
         for (f, path) in rows.iter().zip(&paths) {
             let _ = writeln!(
                 out,

@@ -23,7 +23,10 @@ pub(crate) fn run(env: &ProcessEnv, args: ScanArgs) -> Result<ExitCode, CliError
         .map_err(|e| CliError::msg(format!("cannot read the current directory: {e}")))?;
     let targets: Vec<Target> = if args.paths.is_empty() {
         let ctx = context(env, cwd)?;
-        locate::known_configs(&ctx).iter().map(Target::known).collect()
+        locate::known_configs(&ctx)
+            .iter()
+            .map(Target::known)
+            .collect()
     } else {
         args.paths
             .into_iter()

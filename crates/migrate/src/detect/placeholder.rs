@@ -79,7 +79,10 @@ pub fn is_placeholder(value: &str) -> bool {
         return true;
     }
     // Case-sensitive, so that a random mixed-case token (`xXxX`) is not one.
-    if PLACEHOLDER_FRAGMENTS.iter().any(|f| lower.contains(f)) || v.contains("xxxx") || v.contains("XXXX") {
+    if PLACEHOLDER_FRAGMENTS.iter().any(|f| lower.contains(f))
+        || v.contains("xxxx")
+        || v.contains("XXXX")
+    {
         return true;
     }
     let wrapped = |o: char, c: char| v.starts_with(o) && v.ends_with(c);

@@ -18,7 +18,13 @@ fn outcome_of(file: &str, text: &str, kind: FileKind) -> Outcome {
 }
 
 fn all_renderings(o: &Outcome) -> String {
-    [table(o, Style::Color), table(o, Style::Plain), json(o), sarif(o)].join("\n")
+    [
+        table(o, Style::Color),
+        table(o, Style::Plain),
+        json(o),
+        sarif(o),
+    ]
+    .join("\n")
 }
 
 const TOKEN: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcQz8xYvB2";
@@ -27,7 +33,11 @@ fn sample() -> Outcome {
     let text = format!(
         "{{\"mcpServers\": {{\"stripe\": {{\"env\": {{\"STRIPE_SECRET_KEY\": \"{TOKEN}\"}}}}, \"evil\\u001b[2J\": {{\"env\": {{\"T\": \"{TOKEN}\"}}}}}}}}"
     );
-    outcome_of("/home/me/Library/Application Support/Claude/claude_desktop_config.json", &text, FileKind::Json)
+    outcome_of(
+        "/home/me/Library/Application Support/Claude/claude_desktop_config.json",
+        &text,
+        FileKind::Json,
+    )
 }
 
 #[test]
@@ -37,7 +47,10 @@ fn table_lists_findings_and_escapes_control_characters() {
     assert!(t.contains("mcpServers.stripe.env.STRIPE_SECRET_KEY"), "{t}");
     assert!(t.contains("Stripe live secret key"));
     assert!(t.contains("sk_live_…YvB2"));
-    assert!(t.contains("2 plaintext secrets in 1 file (3 locations checked, 1 file scanned)"), "{t}");
+    assert!(
+        t.contains("2 plaintext secrets in 1 file (3 locations checked, 1 file scanned)"),
+        "{t}"
+    );
     assert!(!t.contains('\x1b'), "plain output has no escapes: {t:?}");
     // The path quotes odd keys JSON-style, which escapes them already.
     assert!(t.contains(r#""evil\u001b[2J""#), "{t}");
@@ -60,7 +73,9 @@ fn clean_table() {
 #[test]
 fn errors_are_counted_in_the_summary() {
     let mut o = outcome_of("/x/.env", "A=1\n", FileKind::Env);
-    o.errors.push(crate::scan::ScanError::TooLarge { path: "/x/big".into() });
+    o.errors.push(crate::scan::ScanError::TooLarge {
+        path: "/x/big".into(),
+    });
     assert!(table(&o, Style::Plain).ends_with("; 1 file could not be scanned\n"));
 }
 
@@ -68,7 +83,10 @@ fn errors_are_counted_in_the_summary() {
 fn json_shape() {
     let v: Value = serde_json::from_str(&json(&sample())).unwrap();
     assert_eq!(v["checked"], 3);
-    assert_eq!(v["scanned"][0], "/home/me/Library/Application Support/Claude/claude_desktop_config.json");
+    assert_eq!(
+        v["scanned"][0],
+        "/home/me/Library/Application Support/Claude/claude_desktop_config.json"
+    );
     let f = &v["findings"][0];
     assert_eq!(f["path"], "mcpServers.stripe.env.STRIPE_SECRET_KEY");
     assert_eq!(f["rule"], "stripe-live-secret-key");
@@ -91,7 +109,10 @@ fn sarif_shape() {
     assert_eq!(rules[0]["name"], "GithubPat");
     let r = &run["results"][0];
     assert_eq!(r["ruleId"], "stripe-live-secret-key");
-    assert_eq!(rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"], "stripe-live-secret-key");
+    assert_eq!(
+        rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "stripe-live-secret-key"
+    );
     assert_eq!(r["level"], "error");
     let loc = &r["locations"][0]["physicalLocation"];
     assert_eq!(
@@ -99,7 +120,12 @@ fn sarif_shape() {
         "file:///home/me/Library/Application%20Support/Claude/claude_desktop_config.json"
     );
     assert_eq!(loc["region"]["startLine"], 1);
-    assert!(r["message"]["text"].as_str().unwrap().contains("sk_live_…YvB2"));
+    assert!(
+        r["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("sk_live_…YvB2")
+    );
     assert_eq!(run["invocations"][0]["executionSuccessful"], true);
 }
 
@@ -108,7 +134,11 @@ fn no_line_no_region() {
     let mut o = sample();
     o.findings[0].line = None;
     let v: Value = serde_json::from_str(&sarif(&o)).unwrap();
-    assert!(v["runs"][0]["results"][0]["locations"][0]["physicalLocation"].get("region").is_none());
+    assert!(
+        v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+            .get("region")
+            .is_none()
+    );
 }
 
 #[test]
