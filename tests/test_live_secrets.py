@@ -146,28 +146,33 @@ def test_a_401_refetches_the_credential_once_and_retries_with_the_new_value(home
         secret_file.write_text(b + "\n")
         gate.expected = b
         retried = await client.call_tool("http_request", call)
-        # The upstream now wants a value the source does not have.
+        # The upstream now wants a value the source does not have (after
+        # the per-reference pause between forced refetches).
         gate.expected = c
+        await anyio.sleep(5.2)
         refused = await client.call_tool("http_request", call)
-        return ok, retried, refused
+        # Another 401 right away: no second refetch of the same reference.
+        again = await client.call_tool("http_request", call)
+        return ok, retried, refused, again
 
     try:
-        ok, retried, refused = mcp_call(home, go)
+        ok, retried, refused, again = mcp_call(home, go)
     finally:
         gate.shutdown()
     assert ok.structured_content["status"] == 200
     assert retried.structured_content["status"] == 200, text_of(retried)
     assert refused.structured_content["status"] == 401
-    # One request, then the 401 and exactly one retry, then one 401 with
-    # no retry (the refetched value was the same).
-    assert gate.seen == [f"Bearer {a}", f"Bearer {a}", f"Bearer {b}", f"Bearer {b}"]
+    assert again.structured_content["status"] == 401
+    # One request, then the 401 and exactly one retry, then 401s with no
+    # retry (the refetched value was the same; then no refetch at all).
+    assert gate.seen == [f"Bearer {a}", f"Bearer {a}", f"Bearer {b}", f"Bearer {b}", f"Bearer {b}"]
     records = [r for r in home.audit() if r.get("kind") == "http"]
-    assert [r.get("status") for r in records] == [200, 200, 401]
-    assert [r.get("refetch") for r in records] == [None, "changed", "unchanged"]
+    assert [r.get("status") for r in records] == [200, 200, 401, 401]
+    assert [r.get("refetch") for r in records] == [None, "changed", "unchanged", "skipped"]
     everything = home.all_files_text()
     for v in (a, b, c):
         assert v not in everything
-        for r in (ok, retried, refused):
+        for r in (ok, retried, refused, again):
             assert v not in text_of(r)
 
 

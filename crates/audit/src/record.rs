@@ -48,7 +48,7 @@ pub struct Event {
     pub redactions: u64,
     /// After an upstream's 401: what fetching the credential again found
     /// ("changed": the call was retried once with the new value;
-    /// "unchanged"; "failed").
+    /// "unchanged"; "failed"; "skipped": refetched moments ago, not again).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub refetch: Option<String>,
     /// Short reason, never a secret (the caller scrubs).

@@ -258,6 +258,8 @@ impl Gateway {
         let now = self.secrets();
         match now.credential(service) {
             Some(c) if c != used => Refetch::Changed,
+            // Nothing new to retry with.
+            _ if fetched == Refetch::Changed => Refetch::Unchanged,
             _ => fetched,
         }
     }

@@ -10,7 +10,7 @@ use keyward_audit::AuditLog;
 use keyward_config::Config;
 use keyward_connectors::http::Credential;
 use keyward_gateway::Gateway;
-use keyward_gateway::live::Refetch;
+use keyward_gateway::live::{FORCE_EVERY, Refetch};
 use keyward_gateway::upstream::PinStore;
 use keyward_redact::REDACTED;
 use keyward_vault::{KdfParams, SecretValue, Vault};
@@ -145,6 +145,13 @@ fn a_forced_refetch_sees_a_changed_file_and_an_unchanged_one() {
         Refetch::Unchanged
     );
     std::fs::write(&f.secret_file, FILE_NEW).unwrap();
+    // A second 401 right away does not fetch again...
+    assert_eq!(
+        rt.block_on(f.gw.refetch_credential("filed", &used, WAIT)),
+        Refetch::Skipped
+    );
+    assert_eq!(credential(&f.gw, "filed"), used);
+    std::thread::sleep(FORCE_EVERY);
     // The periodic check does not re-read file:// before the TTL...
     f.gw.refresh_now();
     assert_eq!(credential(&f.gw, "filed"), used);

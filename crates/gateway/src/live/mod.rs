@@ -10,7 +10,8 @@
 //! - `file://`, `keychain://` and `vault://` values are fetched again after
 //!   the cache TTL; `env://` never changes.
 //! - An upstream's 401 forces one refetch of that service's credential
-//!   ([`crate::Gateway::refetch_credential`]).
+//!   ([`crate::Gateway::refetch_credential`]), at most once per reference
+//!   per [`FORCE_EVERY`].
 //! - A refresh that fails keeps the last good value (and logs the
 //!   reference, never a value); it is tried again after
 //!   [`cache::RETRY_AFTER`].
@@ -29,7 +30,7 @@ mod secrets;
 use std::time::Duration;
 
 pub use cell::Live;
-pub use refresh::{Refetch, Refresher};
+pub use refresh::{FORCE_EVERY, Refetch, Refresher};
 pub use secrets::Secrets;
 
 /// How long a value from a remote store (and a `file://` value) is used

@@ -1,6 +1,7 @@
 //! [`Refresher`]: fetches values again when they may have changed and
 //! installs a new [`Secrets`] generation when one did.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -23,7 +24,14 @@ pub enum Refetch {
     /// The fetch failed (or took longer than the call may wait); the last
     /// good value stays.
     Failed,
+    /// Not fetched: the same reference was refetched less than
+    /// [`FORCE_EVERY`] ago (an agent that keeps calling an endpoint that
+    /// answers 401 must not hammer the secret store).
+    Skipped,
 }
+
+/// At most one forced refetch of a reference in this interval.
+pub const FORCE_EVERY: Duration = Duration::from_secs(5);
 
 impl Refetch {
     /// For the audit record.
@@ -32,6 +40,7 @@ impl Refetch {
             Refetch::Changed => "changed",
             Refetch::Unchanged => "unchanged",
             Refetch::Failed => "failed",
+            Refetch::Skipped => "skipped",
         }
     }
 }
@@ -72,6 +81,8 @@ struct State {
     cache: RefCache,
     generations: Generations,
     generation: u64,
+    /// When each reference was last refetched by force.
+    forced: HashMap<SecretRef, Instant>,
 }
 
 /// Owns everything a refresh needs. Used only from blocking threads (and
@@ -97,6 +108,7 @@ impl Refresher {
                 cache,
                 generations,
                 generation: 0,
+                forced: HashMap::new(),
             }),
             ttl,
         }
@@ -112,8 +124,27 @@ impl Refresher {
     }
 
     /// Fetches `refs` again now, whatever the cache says (blocking).
+    /// Each reference at most once per [`FORCE_EVERY`].
     pub(crate) fn force(&self, gw: &Gateway, refs: &[SecretRef]) -> Refetch {
-        self.run(gw, refs)
+        let refs: Vec<SecretRef> = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            st.forced
+                .retain(|_, at| now.saturating_duration_since(*at) < FORCE_EVERY);
+            let fresh: Vec<SecretRef> = refs
+                .iter()
+                .filter(|r| !st.forced.contains_key(*r))
+                .cloned()
+                .collect();
+            for r in &fresh {
+                st.forced.insert(r.clone(), now);
+            }
+            fresh
+        };
+        if refs.is_empty() {
+            return Refetch::Skipped;
+        }
+        self.run(gw, &refs)
     }
 
     fn run(&self, gw: &Gateway, force: &[SecretRef]) -> Refetch {
