@@ -1,6 +1,8 @@
 //! The library path `keyward scan` and `keyward import` share: known
 //! locations from a hand-built [`Context`], read from a temporary home.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns fail the test the same way
+
 use std::fs;
 use std::path::Path;
 
