@@ -93,6 +93,7 @@ fn a_rewritten_vault_is_followed_and_the_old_value_stays_scrubbed() {
     );
     f.gw.refresh_now(); // the first check always re-reads: nothing changed
     let g0 = f.gw.secrets().generation();
+    assert_eq!(g0, 0, "an unchanged vault makes no new generation");
 
     f.vault
         .update(|e| e.set("tok", SecretValue::from_str(NEW)))

@@ -183,7 +183,7 @@ impl Refresher {
             }
         }
         if changed || vault_changed {
-            install(gw, &mut st);
+            install(gw, &mut st, changed);
         }
         forced
     }
@@ -220,7 +220,9 @@ fn check_vault(st: &mut State, force: bool) -> bool {
 /// Builds the next generation from the cache and installs it: first the
 /// scrubber and credentials (one swap), then any upstream server whose
 /// injected values changed is replaced (it restarts on its next call).
-fn install(gw: &Gateway, st: &mut State) {
+/// Nothing is installed when no reference changed (`refs_changed`) and
+/// the vault holds the same values as before.
+fn install(gw: &Gateway, st: &mut State, refs_changed: bool) {
     let State {
         vault,
         cache,
@@ -264,7 +266,9 @@ fn install(gw: &Gateway, st: &mut State) {
         }
     };
     let set = inject::scrub_set(vault.as_ref(), cache.values(), &credentials);
-    generations.advance(set);
+    if !generations.advance(set) && !refs_changed {
+        return;
+    }
     *generation += 1;
     gw.install_secrets(Secrets {
         generation: *generation,
