@@ -99,7 +99,9 @@ pub fn run(targets: &[Target]) -> Outcome {
                     scan_one(&mut out, &mut seen, &path, Some(kind));
                 }
             }
-            Ok(m) if m.is_dir() => out.checked += 1,
+            // A known location that is a directory, a FIFO or a device is
+            // not a config; a named one is read as asked (`<(cmd)` is a pipe).
+            Ok(m) if !m.is_file() && !t.required => out.checked += 1,
             Ok(_) => scan_one(&mut out, &mut seen, &t.path, t.kind),
             Err(e) if e.kind() == io::ErrorKind::NotFound && !t.required => out.checked += 1,
             Err(source) => {

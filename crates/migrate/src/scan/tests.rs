@@ -227,3 +227,19 @@ fn discover_does_not_follow_symlinked_dirs() {
     let (files, _) = discover(d);
     assert_eq!(files.len(), 1);
 }
+
+#[test]
+fn a_known_location_that_is_a_directory_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join(".mcp.json");
+    fs::create_dir(&d).unwrap();
+    let out = run(&[Target {
+        path: d,
+        kind: Some(FileKind::Json),
+        required: false,
+    }]);
+    assert_eq!(
+        (out.checked, out.scanned.len(), out.errors.len()),
+        (1, 0, 0)
+    );
+}
