@@ -288,3 +288,54 @@ def test_secrets_in_args_are_reported_not_moved(home):
     assert "nothing to import" in out.stdout
     assert p.read_bytes() == before
     assert url not in out.stdout + out.stderr
+
+
+def test_import_every_client_fixture(home, tmp_path):
+    """Real-shaped configs of every client (tests/client_fixtures.py): one
+    `keyward import` moves every secret that sits in an env or a header;
+    secrets passed as arguments are reported and left; a scan afterwards
+    finds only those; a second run changes nothing; --undo restores every
+    file byte for byte."""
+    import subprocess
+
+    from client_fixtures import build_fixtures
+
+    user_home = Path(home.env["HOME"])
+    project = tmp_path / "project"
+    project.mkdir()
+    fx = build_fixtures(user_home, project)
+    originals = {f: f.read_bytes() for f in fx.files}
+
+    def kw(*args, check=True):
+        p = subprocess.run([KEYWARD, *args], cwd=project, env=home.env, capture_output=True, text=True, timeout=60)
+        if check:
+            assert p.returncode == 0, p.stdout + p.stderr
+        return p
+
+    out = kw("import", "--allow-all")
+    movable = [p for p in fx.planted if "args[" not in p.path]
+    stuck = [p for p in fx.planted if "args[" in p.path]
+    assert movable and stuck
+    client_text = "".join(f.read_text() for f in fx.files if f.exists())
+    for p in movable:
+        assert p.value not in client_text, f"{p.file.name}:{p.path} still holds its secret"
+    for p in fx.planted:
+        assert p.value not in out.stdout + out.stderr, f"{p.path}: a value was printed"
+        assert p.value not in home.all_files_text(), f"{p.path}: a value reached keyward's files"
+    for p in stuck:
+        assert p.value in client_text  # left as it was, and said so
+    assert out.stdout.count("left as is:") >= len({(p.file, p.path.split(".args[")[0]) for p in stuck})
+
+    scan = subprocess.run([KEYWARD, "scan", "--json"], cwd=project, env=home.env, capture_output=True, text=True)
+    found = json.loads(scan.stdout)
+    findings = found["findings"] if isinstance(found, dict) else found
+    assert sorted((Path(f["file"]).resolve(), f["path"]) for f in findings) == sorted(
+        (p.file.resolve(), p.path) for p in stuck
+    ), findings
+
+    before_second = {f: f.read_bytes() for f in fx.files}
+    assert "nothing to import" in kw("import").stdout
+    assert {f: f.read_bytes() for f in fx.files} == before_second
+
+    kw("import", "--undo")
+    assert {f: f.read_bytes() for f in fx.files} == originals

@@ -398,7 +398,13 @@ struct Found {
 fn secrets_of(entry: &ServerEntry, plan: &mut FilePlan) -> Option<Vec<Found>> {
     let at = entry.location();
     for (i, arg) in entry.args.iter().enumerate() {
-        if let Some(d) = detect::detect(None, arg) {
+        // `["--api-key", "X"]`: the flag before a value names it, as in scan.
+        let flag = i
+            .checked_sub(1)
+            .map(|j| entry.args[j].trim())
+            .filter(|f| f.starts_with('-') && f.len() > 1 && !f.contains(['=', ' ']))
+            .map(|f| f.trim_start_matches('-'));
+        if let Some(d) = detect::detect(flag, arg) {
             plan.skipped.push(Skipped {
                 location: at.clone(),
                 reason: format!(
