@@ -1,0 +1,207 @@
+//! The import planner: names, modes, what it refuses to move.
+
+#![allow(clippy::unwrap_used)]
+
+use keyward_migrate::locate::{Client, Format};
+use keyward_migrate::plan::{
+    self, Mode, NameState, Names, Options, ToolPolicy, WrappedServer, plan_file, server_name,
+};
+use keyward_vault::SecretValue;
+use proptest::prelude::*;
+
+const PAT: &str = "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
+
+/// Names with a scripted vault and keyward.toml.
+#[derive(Default)]
+struct Fake {
+    vault: Vec<(String, SecretValue)>,
+    servers: Vec<String>,
+}
+
+impl Names for Fake {
+    fn secret(&mut self, name: &str, value: &SecretValue) -> NameState {
+        match self.vault.iter().find(|(n, _)| n == name) {
+            Some((_, v)) if v == value => NameState::Same,
+            Some(_) => NameState::Taken,
+            None => {
+                self.vault.push((name.into(), value.clone()));
+                NameState::Free
+            }
+        }
+    }
+    fn server(&mut self, s: &WrappedServer) -> NameState {
+        if self.servers.contains(&s.name) {
+            NameState::Taken
+        } else {
+            self.servers.push(s.name.clone());
+            NameState::Free
+        }
+    }
+}
+
+fn opts(mode: Mode) -> Options {
+    Options {
+        mode,
+        policy: ToolPolicy::Confirm,
+        keyward_command: "/usr/bin/keyward".into(),
+        keyward_env: vec![],
+    }
+}
+
+fn cursor(env: &str) -> String {
+    format!(
+        r#"{{"mcpServers": {{"GitHub": {{"command": "npx", "args": ["-y", "gh"], "env": {env}}}}}}}"#
+    )
+}
+
+#[test]
+fn taken_names_get_a_suffix_and_same_values_are_reused() {
+    let text = cursor(&format!(r#"{{"GITHUB_TOKEN": "{PAT}"}}"#));
+    let mut names = Fake {
+        vault: vec![(
+            "github.GITHUB_TOKEN".into(),
+            SecretValue::from_str("another value"),
+        )],
+        servers: vec!["github".into()],
+    };
+    let p = plan_file(
+        &text,
+        Format::Json,
+        Some(Client::Cursor),
+        &opts(Mode::Wrap),
+        &mut names,
+    )
+    .unwrap();
+    assert_eq!(p.secrets.len(), 1);
+    assert_eq!(p.secrets[0].name, "github.GITHUB_TOKEN-2");
+    assert_eq!(p.servers[0].name, "github-2");
+    assert_eq!(
+        p.servers[0].env,
+        [(
+            "GITHUB_TOKEN".to_string(),
+            "keyward://github.GITHUB_TOKEN-2".to_string()
+        )]
+    );
+
+    // The vault already holds this very value under the name: reused, not stored again.
+    let mut names = Fake {
+        vault: vec![("github.GITHUB_TOKEN".into(), SecretValue::from_str(PAT))],
+        ..Fake::default()
+    };
+    let p = plan_file(
+        &text,
+        Format::Json,
+        Some(Client::Cursor),
+        &opts(Mode::Wrap),
+        &mut names,
+    )
+    .unwrap();
+    assert!(p.secrets.is_empty());
+    assert!(p.servers[0].env[0].1.ends_with("//github.GITHUB_TOKEN"));
+    assert!(!p.new_text.contains(PAT));
+}
+
+#[test]
+fn run_mode_rewrites_in_place_and_a_remote_server_is_wrapped_instead() {
+    let text = format!(
+        r#"{{"mcpServers": {{
+            "gh": {{"command": "npx", "args": ["gh"], "env": {{"GITHUB_TOKEN": "{PAT}", "MODE": "ro"}}}},
+            "remote": {{"url": "https://mcp.example.com/mcp", "headers": {{"Authorization": "Bearer {PAT}x"}}}}
+        }}}}"#
+    );
+    let p = plan_file(
+        &text,
+        Format::Json,
+        None,
+        &opts(Mode::Run),
+        &mut Fake::default(),
+    )
+    .unwrap();
+    assert!(!p.new_text.contains(PAT), "{}", p.new_text);
+    assert!(
+        p.new_text.contains(r#""args": ["run", "--", "npx", "gh"]"#),
+        "{}",
+        p.new_text
+    );
+    assert!(p.new_text.contains(r#""MODE": "ro""#));
+    assert_eq!(p.servers.len(), 1, "only the remote server is wrapped");
+    assert_eq!(
+        p.servers[0].headers,
+        [(
+            "Authorization".to_string(),
+            "Bearer keyward://remote.Authorization".to_string()
+        )]
+    );
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.contains("cannot start through `keyward run`"))
+    );
+    let stored: Vec<&str> = p.secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(stored, ["gh.GITHUB_TOKEN", "remote.Authorization"]);
+    assert_eq!(
+        p.secrets[1].value.expose(),
+        format!("{PAT}x").as_bytes(),
+        "the scheme word stays in the header"
+    );
+}
+
+#[test]
+fn references_placeholders_and_keyward_entries_are_left_alone() {
+    let text = r#"{"mcpServers": {
+        "a": {"command": "npx", "env": {"GITHUB_TOKEN": "keyward://gh"}},
+        "b": {"command": "npx", "env": {"GITHUB_TOKEN": "ghp_your_token_here"}},
+        "c": {"command": "npx", "env": {"GITHUB_TOKEN": "${GITHUB_TOKEN}"}},
+        "keyward": {"command": "/opt/bin/keyward", "args": ["run", "--", "x"], "env": {"T": "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"}}
+    }}"#;
+    let p = plan_file(
+        text,
+        Format::Json,
+        None,
+        &opts(Mode::Wrap),
+        &mut Fake::default(),
+    )
+    .unwrap();
+    assert!(!p.changes_file() && p.secrets.is_empty() && p.skipped.is_empty());
+    assert_eq!(p.new_text, text);
+}
+
+#[test]
+fn a_secret_argument_keeps_the_whole_server_in_place() {
+    let text = format!(
+        r#"{{"mcpServers": {{"s": {{"command": "npx", "args": ["--api-key", "{PAT}"], "env": {{"OTHER_TOKEN": "{PAT}y"}}}}}}}}"#
+    );
+    let p = plan_file(
+        &text,
+        Format::Json,
+        None,
+        &opts(Mode::Wrap),
+        &mut Fake::default(),
+    )
+    .unwrap();
+    assert!(!p.changes_file() && p.secrets.is_empty());
+    assert!(p.skipped[0].reason.contains("args[1]"), "{:?}", p.skipped);
+}
+
+#[test]
+fn read_only_policy_has_no_catch_all() {
+    let rules = ToolPolicy::ReadOnly.rules();
+    assert!(rules.iter().all(|(p, a)| *a == "allow" && p != "*"));
+    assert!(rules.iter().any(|(p, _)| p == "get_*"));
+    assert_eq!(ToolPolicy::Confirm.rules(), [("*".to_string(), "confirm")]);
+    assert_eq!(plan::READ_VERBS.len() * 2, rules.len());
+}
+
+proptest! {
+    /// Whatever a client calls a server, keyward's name for it is one
+    /// keyward.toml accepts: 1-64 of [a-z0-9_-], starting with a letter or
+    /// digit, no `__`, no trailing `_`.
+    #[test]
+    fn server_names_are_always_valid(name in "\\PC{0,80}") {
+        let n = server_name(&name);
+        prop_assert!(!n.is_empty() && n.len() <= 64);
+        prop_assert!(n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'));
+        prop_assert!(n.as_bytes()[0].is_ascii_alphanumeric());
+        prop_assert!(!n.contains("__") && !n.ends_with('_'));
+    }
+}
