@@ -92,3 +92,19 @@ def test_secret_set_backend_keychain_then_a_service_uses_it(tmp_path, upstream):
     assert not r.is_error, text_of(r)
     assert token in str(upstream.requests[-1]["headers"])
     assert token not in text_of(r)
+
+
+def test_the_os_store_comes_before_the_key_file(tmp_path):
+    """Unlock order (issue 2): OS store, then KEYWARD_VAULT_KEY_FILE, then
+    KEYWARD_PASSPHRASE. A key file that would not open the vault is never
+    read while the OS store holds the key."""
+    h = desktop_home(tmp_path)
+    h.run("init", env={"KEYWARD_PASSPHRASE": canary("pass")})
+    bad = tmp_path / "not-a-key"
+    bad.write_text("this is not a vault key\n")
+    bad.chmod(0o600)
+    p = h.run("secret", "list", env={"KEYWARD_VAULT_KEY_FILE": str(bad)})
+    assert p.returncode == 0, p.stderr
+    # Without the OS store, the same key file is read, and refused.
+    p = h.run("secret", "list", env={"KEYWARD_VAULT_KEY_FILE": str(bad), "KEYWARD_NO_KEYCHAIN": "1"}, check=False)
+    assert p.returncode != 0 and "key" in p.stderr.lower(), p.stderr
