@@ -195,7 +195,11 @@ fn named(rule: &Rule, view: &split::View<'_>, value: &str) -> Option<(usize, usi
     if is_placeholder(cred) || looks_ordinary(rule, cred) {
         return None;
     }
-    if matches!(rule.key, KeyCond::Secret | KeyCond::AuthHeader) && !looks_random(cred) {
+    // Name-based guesses need the value to look generated, and not like a
+    // README's sample (`sk-1234567890abcdef…`).
+    if matches!(rule.key, KeyCond::Secret | KeyCond::AuthHeader)
+        && (!looks_random(cred) || placeholder::is_decoy_token(cred))
+    {
         return None;
     }
     let ok = match rule.pattern {

@@ -264,6 +264,18 @@ fn examples(id: &str) -> (Vec<Example>, Vec<Example>) {
                 (Some("apiKey"), r(HEX, 32)),
                 (Some("x-api-key"), r(B62, 24)),
                 (Some("client_secret"), r(URLSAFE, 40)),
+                (Some("NOTION_API_KEY"), format!("secret_{}", r(B62, 43))),
+                (
+                    Some("HF_TOKEN"),
+                    format!(
+                        "hf_{}",
+                        r("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 34)
+                    ),
+                ),
+                (
+                    Some("API_KEY"),
+                    "550e8400-e29b-41d4-a716-446655440000".into(),
+                ),
                 (Some("args"), format!("LINEAR_API_KEY={}", r(B62, 40))),
             ],
             vec![
@@ -277,6 +289,15 @@ fn examples(id: &str) -> (Vec<Example>, Vec<Example>) {
                 ),
                 (Some("userID"), r(HEX, 64)),
                 (Some("API_KEY"), r(B62, 10)),
+                (
+                    Some("API_KEY"),
+                    "sk-1234567890abcdef1234567890abcdef".into(),
+                ),
+                (Some("API_KEY"), "REPLACE_WITH_YOUR_KEY".into()),
+                (
+                    Some("GOOGLE_APPLICATION_CREDENTIALS"),
+                    "/home/me/creds.json".into(),
+                ),
             ],
         ),
         other => panic!("rule {other} has no examples: add some to detect/tests.rs"),

@@ -243,3 +243,24 @@ fn a_known_location_that_is_a_directory_is_skipped() {
         (1, 0, 0)
     );
 }
+
+#[test]
+fn docker_and_mcp_remote_argument_shapes() {
+    let key = b62(9, 32);
+    let text = format!(
+        r#"{{"mcpServers": {{
+  "gh": {{"command": "docker", "args": ["run", "-i", "--rm", "-e", "GITHUB_PERSONAL_ACCESS_TOKEN", "ghcr.io/github/github-mcp-server"]}},
+  "gh2": {{"command": "docker", "args": ["run", "-e", "GITHUB_PERSONAL_ACCESS_TOKEN={GHP}", "img"]}},
+  "remote": {{"command": "npx", "args": ["mcp-remote", "https://x/sse", "--header", "X-API-Key: {key}"]}},
+  "remote2": {{"command": "npx", "args": ["mcp-remote", "https://x/sse", "--header", "Authorization:${{AUTH_HEADER}}"]}}
+}}}}"#
+    );
+    let f = scan_text(Path::new("c.json"), &text, FileKind::Json).unwrap();
+    assert_eq!(
+        rules(&f),
+        [
+            ("mcpServers.gh2.args[2]".to_string(), "github-pat"),
+            ("mcpServers.remote.args[3]".to_string(), "generic-secret"),
+        ]
+    );
+}
