@@ -10,7 +10,7 @@ use keyward_audit::AuditLog;
 use keyward_config::{Config, Limits, Service};
 use keyward_connectors::http::{Credential, HttpConnector};
 use keyward_policy::RateLimiter;
-use keyward_redact::{Generations, Scrubber};
+use keyward_redact::{Generations, Scrubber, ScrubberBuilder};
 use keyward_vault::{EnvSource, Resolver, SecretRef, SecretValue, Vault};
 
 use crate::GatewayError;
@@ -37,6 +37,9 @@ struct Inner {
     servers: BTreeMap<String, Arc<ServerRuntime>>,
     commands: BTreeMap<String, CommandRuntime>,
     secrets: Live<Secrets>,
+    /// The current scrubber, for the upstreams' stderr (their log lines
+    /// are cleaned of every value keyward knows, not only their own).
+    stderr_scrubber: Arc<Live<Scrubber>>,
     refresher: Refresher,
     pins: PinStore,
     list_changed: ListChanged,
@@ -122,12 +125,14 @@ impl Gateway {
             .collect();
         let credentials = inject::credentials(&services, &mut fetch)?;
         let list_changed = ListChanged::default();
+        let stderr_scrubber = Arc::new(Live::new(ScrubberBuilder::new().build()));
         let upstreams = inject_upstreams::resolve_upstreams(
             config.servers,
             config.commands,
             &mut fetch,
             env,
             &list_changed,
+            &stderr_scrubber,
         )?;
         let set = inject::scrub_set(vault, cache.values(), &credentials);
         let generations = Generations::new(set, KEEP_GENERATIONS);
@@ -137,12 +142,14 @@ impl Gateway {
             command_env: upstreams.command_env,
             scrubber: generations.scrubber(),
         };
+        stderr_scrubber.store(secrets.scrubber.clone());
         Ok(Gateway {
             inner: Arc::new(Inner {
                 services,
                 servers: upstreams.servers,
                 commands: upstreams.commands,
                 secrets: Live::new(secrets),
+                stderr_scrubber,
                 refresher: Refresher::new(follow, openbao, cache, generations, ttl),
                 pins,
                 list_changed,
@@ -265,6 +272,7 @@ impl Gateway {
     }
 
     pub(crate) fn install_secrets(&self, secrets: Secrets) {
+        self.inner.stderr_scrubber.store(secrets.scrubber.clone());
         let old = self.inner.secrets.store(secrets);
         drop(old);
     }

@@ -10,10 +10,12 @@ use std::sync::{Arc, Mutex};
 use keyward_config::{Command, EnvValue, Server, ServerTransport, TemplatedValue};
 use keyward_connectors::exec::resolve_program;
 use keyward_connectors::mcp::{HttpSpec, StdioSpec, UpstreamEvents, UpstreamSpec};
+use keyward_redact::Scrubber;
 use keyward_vault::{EnvSource, SecretValue};
 
 use super::inject::Lookup;
 use crate::GatewayError;
+use crate::live::Live;
 use crate::upstream::{Catalog, CommandRuntime, ListChanged, LiveUpstream, ServerRuntime};
 
 /// The only parts of keyward's environment a child sees. Everything else —
@@ -51,6 +53,7 @@ pub fn resolve_upstreams(
     lookup: &mut Lookup<'_>,
     env: &dyn EnvSource,
     list_changed: &ListChanged,
+    stderr_scrubber: &Arc<Live<Scrubber>>,
 ) -> Result<Resolved, GatewayError> {
     let inherit = inherited(env);
     let path_var = env.var("PATH");
@@ -79,7 +82,7 @@ pub fn resolve_upstreams(
             }),
         };
         let stale = Arc::new(AtomicBool::new(false));
-        let events = events_for(&name, &stale, list_changed);
+        let events = events_for(&name, &stale, list_changed, stderr_scrubber);
         out_servers.insert(
             name.clone(),
             Arc::new(ServerRuntime {
@@ -164,15 +167,26 @@ fn resolve_env(
         .collect()
 }
 
-/// The upstream's stderr goes to keyward's log (already scrubbed of the
-/// values injected into it by the connector); a tools change or an exit
-/// marks the catalog stale and tells the agent.
-fn events_for(name: &str, stale: &Arc<AtomicBool>, list_changed: &ListChanged) -> UpstreamEvents {
+/// The upstream's stderr goes to keyward's log, scrubbed of every value
+/// keyward knows (the connector has already removed the child's own: a
+/// child can also print a value it was never given, e.g. one it read
+/// from a file); a tools change or an exit marks the catalog stale and
+/// tells the agent.
+fn events_for(
+    name: &str,
+    stale: &Arc<AtomicBool>,
+    list_changed: &ListChanged,
+    scrubber: &Arc<Live<Scrubber>>,
+) -> UpstreamEvents {
     let server = name.to_string();
     let (s1, s2) = (stale.clone(), stale.clone());
     let (l1, l2) = (list_changed.clone(), list_changed.clone());
+    let scrubber = scrubber.clone();
     UpstreamEvents {
-        on_stderr: Arc::new(move |line| tracing::info!(server = %server, "stderr: {line}")),
+        on_stderr: Arc::new(move |line| {
+            let (line, _) = scrubber.load().scrub_str(line);
+            tracing::info!(server = %server, "stderr: {line}")
+        }),
         on_tools_changed: Arc::new(move || {
             s1.store(true, Ordering::SeqCst);
             l1.notify();
