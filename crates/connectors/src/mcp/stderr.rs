@@ -111,7 +111,10 @@ mod tests {
                 "offset {offset}"
             );
             // The marker itself may be cut by the piece boundary.
-            assert!(joined.replace('\n', "").contains(REDACTED), "offset {offset}");
+            assert!(
+                joined.replace('\n', "").contains(REDACTED),
+                "offset {offset}"
+            );
         }
     }
 
