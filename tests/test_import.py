@@ -339,3 +339,12 @@ def test_import_every_client_fixture(home, tmp_path):
 
     kw("import", "--undo")
     assert {f: f.read_bytes() for f in fx.files} == originals
+
+
+def test_the_user_names_the_vault_entry(home):
+    cursor_config(home, ghp())
+    p = home.run("import", "cursor", "--name", "bad", check=False)
+    assert p.returncode == 2 and "expected DEFAULT=NAME" in p.stderr
+    home.run("import", "cursor", "--name", "everything.GITHUB_PERSONAL_ACCESS_TOKEN=gh_pat")
+    assert 'GITHUB_PERSONAL_ACCESS_TOKEN = "keyward://gh_pat"' in (home.dir / "keyward.toml").read_text()
+    assert "gh_pat" in home.run("secret", "list").stdout

@@ -122,6 +122,10 @@ pub(crate) struct ImportArgs {
     /// Allow only tools named like reads (get_*, list_*, search_*, read_*, ...).
     #[arg(long)]
     pub(crate) read_only: bool,
+    /// Store a value under your own vault name instead of SERVER.VAR,
+    /// e.g. --name github.GITHUB_PERSONAL_ACCESS_TOKEN=gh_pat. Repeatable.
+    #[arg(long = "name", value_name = "DEFAULT=NAME")]
+    pub(crate) names: Vec<String>,
     /// Restore the files the last import changed.
     #[arg(long, conflicts_with_all = ["dry_run", "allow_all", "read_only"])]
     pub(crate) undo: bool,

@@ -63,6 +63,19 @@ pub struct Options {
     pub keyward_command: String,
     /// Variables the client must pass to keyward (`KEYWARD_HOME`).
     pub keyward_env: Vec<(String, String)>,
+    /// `(default name, chosen name)`: the user's names for vault entries
+    /// (`--name github.GITHUB_PERSONAL_ACCESS_TOKEN=gh_pat`).
+    pub renames: Vec<(String, String)>,
+}
+
+impl Options {
+    fn vault_name(&self, default: String) -> String {
+        self.renames
+            .iter()
+            .find(|(from, _)| *from == default)
+            .map(|(_, to)| to.clone())
+            .unwrap_or(default)
+    }
 }
 
 /// A value on its way into the vault. Debug shows the name only.
@@ -254,9 +267,8 @@ pub fn plan_file(
         let mut refs: Vec<(Part, String, String)> = Vec::new();
         for f in found {
             let value = SecretValue::from_str(&f.secret);
-            let Some((name, state)) =
-                choose(&secret_name(&base, &f.key), |n| names.secret(n, &value))
-            else {
+            let wanted = opts.vault_name(secret_name(&base, &f.key));
+            let Some((name, state)) = choose(&wanted, |n| names.secret(n, &value)) else {
                 plan.skipped.push(Skipped {
                     location: entry.location(),
                     reason: "no free vault name for its secrets".into(),

@@ -9,7 +9,7 @@ use keyward_migrate::plan::{
 use keyward_vault::SecretValue;
 use proptest::prelude::*;
 
-const PAT: &str = "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
+const PAT: &str = "ghp_R7kLq2VxN9mWc4TzH8bYf3JdS6gPa1eUo5Xi";
 
 /// Names with a scripted vault and keyward.toml.
 #[derive(Default)]
@@ -45,6 +45,7 @@ fn opts(mode: Mode) -> Options {
         policy: ToolPolicy::Confirm,
         keyward_command: "/usr/bin/keyward".into(),
         keyward_env: vec![],
+        renames: vec![],
     }
 }
 
@@ -152,7 +153,7 @@ fn references_placeholders_and_keyward_entries_are_left_alone() {
         "a": {"command": "npx", "env": {"GITHUB_TOKEN": "keyward://gh"}},
         "b": {"command": "npx", "env": {"GITHUB_TOKEN": "ghp_your_token_here"}},
         "c": {"command": "npx", "env": {"GITHUB_TOKEN": "${GITHUB_TOKEN}"}},
-        "keyward": {"command": "/opt/bin/keyward", "args": ["run", "--", "x"], "env": {"T": "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"}}
+        "keyward": {"command": "/opt/bin/keyward", "args": ["run", "--", "x"], "env": {"T": "ghp_R7kLq2VxN9mWc4TzH8bYf3JdS6gPa1eUo5Xi"}}
     }}"#;
     let p = plan_file(
         text,
@@ -181,6 +182,16 @@ fn a_secret_argument_keeps_the_whole_server_in_place() {
     .unwrap();
     assert!(!p.changes_file() && p.secrets.is_empty());
     assert!(p.skipped[0].reason.contains("args[1]"), "{:?}", p.skipped);
+}
+
+#[test]
+fn the_user_can_name_a_vault_entry() {
+    let text = cursor(&format!(r#"{{"GITHUB_TOKEN": "{PAT}"}}"#));
+    let mut o = opts(Mode::Wrap);
+    o.renames = vec![("github.GITHUB_TOKEN".into(), "gh_pat".into())];
+    let p = plan_file(&text, Format::Json, None, &o, &mut Fake::default()).unwrap();
+    assert_eq!(p.secrets[0].name, "gh_pat");
+    assert_eq!(p.servers[0].env[0].1, "keyward://gh_pat");
 }
 
 #[test]

@@ -59,6 +59,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<E
             .as_ref()
             .map(|h| vec![("KEYWARD_HOME".to_string(), absolute(h))])
             .unwrap_or_default(),
+        renames: renames(&args.names)?,
     };
 
     let mut doc = ConfigDoc::load(&config)?;
@@ -143,6 +144,23 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<E
         "undo with `keyward import --undo`; restart your MCP client(s) to use the new entries"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--name DEFAULT=NAME` pairs, each NAME a valid secret name.
+fn renames(flags: &[String]) -> Result<Vec<(String, String)>, CliError> {
+    flags
+        .iter()
+        .map(|f| {
+            let (from, to) = f.split_once('=').ok_or_else(|| {
+                CliError::msg(format!(
+                    "`--name {}`: expected DEFAULT=NAME, e.g. --name github.GITHUB_PERSONAL_ACCESS_TOKEN=gh_pat",
+                    f.escape_debug()
+                ))
+            })?;
+            keyward_vault::validate_secret_name(to)?;
+            Ok((from.to_string(), to.to_string()))
+        })
+        .collect()
 }
 
 fn store_secrets(vault: &mut Vault, plans: &[(Target, String, FilePlan)]) -> Result<(), CliError> {
