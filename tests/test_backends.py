@@ -184,3 +184,30 @@ def test_keyward_run_resolves_vault_references_from_vault_addr(home, bao):
     )
     assert p.stdout.strip() == "same"
     assert value not in p.stderr
+
+
+def test_keywards_own_approle_credentials_are_scrubbed_too(home, upstream, bao, tmp_path):
+    """The role id and secret id keyward logs in with (and the token it gets)
+    are secrets as well: an upstream that echoes them is scrubbed."""
+    bao.run("kv", "put", "secret/stripe", f"key={canary('k')}")
+    bao.policy("read-stripe", 'path "secret/data/stripe" { capabilities = ["read"] }\n')
+    role_id, secret_id = bao.approle("keyward", "read-stripe", token_ttl="1h")
+    sid = tmp_path / "bao_secret_id"
+    sid.write_text(secret_id + "\n")
+    home.env["BAO_ROLE_ID"] = role_id
+    home.write_config(
+        open_service(upstream.origin, secret="vault://secret/stripe#key")
+        + f'\n[backends.vault]\naddress = "{bao.addr}"\nrole_id = "env://BAO_ROLE_ID"\n'
+        + f'secret_id = "file://{sid}"\n'
+    )
+
+    async def go(client):
+        out = []
+        for leaked in (secret_id, role_id):
+            upstream.leak = leaked
+            out.append(await client.call_tool("http_request", {"service": "s", "method": "GET", "path": "/split"}))
+        return out
+
+    for r, leaked in zip(mcp_call(home, go), (secret_id, role_id)):
+        assert not r.is_error, text_of(r)
+        assert leaked not in text_of(r) and "[REDACTED]" in text_of(r)

@@ -134,7 +134,11 @@ impl Gateway {
             &list_changed,
             &stderr_scrubber,
         )?;
-        let set = inject::scrub_set(vault, cache.values(), &credentials);
+        let backend = openbao
+            .as_ref()
+            .map(|o| o.credential_values())
+            .unwrap_or_default();
+        let set = inject::scrub_set(vault, cache.values(), &credentials, &backend);
         let generations = Generations::new(set, KEEP_GENERATIONS);
         let secrets = Secrets {
             generation: 0,

@@ -228,6 +228,7 @@ fn install(gw: &Gateway, st: &mut State, refs_changed: bool) {
         cache,
         generations,
         generation,
+        openbao,
         ..
     } = st;
     let mut lookup = |where_: &str, r: &SecretRef| -> Result<SecretValue, GatewayError> {
@@ -265,7 +266,11 @@ fn install(gw: &Gateway, st: &mut State, refs_changed: bool) {
             return;
         }
     };
-    let set = inject::scrub_set(vault.as_ref(), cache.values(), &credentials);
+    let backend = openbao
+        .as_ref()
+        .map(|o| o.credential_values())
+        .unwrap_or_default();
+    let set = inject::scrub_set(vault.as_ref(), cache.values(), &credentials, &backend);
     if !generations.advance(set) && !refs_changed {
         return;
     }

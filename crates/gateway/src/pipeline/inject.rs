@@ -65,9 +65,15 @@ pub fn scrub_set<'a>(
     vault: Option<&Vault>,
     resolved: impl Iterator<Item = &'a SecretValue>,
     credentials: &BTreeMap<String, Credential>,
+    backend_credentials: &[SecretValue],
 ) -> SecretSet {
     let mut set = SecretSet::new();
     for value in resolved {
+        set.add_secret(value.expose());
+    }
+    // keyward's own OpenBao/Vault token (or AppRole ids): never the
+    // agent's to see either.
+    for value in backend_credentials {
         set.add_secret(value.expose());
     }
     if let Some(v) = vault {
