@@ -294,3 +294,13 @@ headers = {{ Authorization = "Bearer keyward://remote_tok" }}
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_servers_list_tools_shows_every_real_tool_with_its_decision(home, everything):
+    p = home.run("servers", "list", "--tools")
+    lines = {l.split()[0]: l for l in p.stdout.splitlines() if l.startswith("  ev__")}
+    assert "allow" in lines["ev__echo"] and "rule #" in lines["ev__echo"]
+    assert " deny " in lines["ev__get-tiny-image"]
+    assert "confirm" in lines["ev__toggle-simulated-logging"]
+    assert "no rule matches" in lines["ev__get-annotated-message"]
+    assert everything not in p.stdout + p.stderr

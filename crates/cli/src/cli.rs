@@ -163,7 +163,12 @@ pub(crate) enum ServersCmd {
     )]
     Add(Box<ServersAddArgs>),
     /// List servers, their environment (references only) and tool rules.
-    List,
+    List {
+        /// Also start each server and show every tool it offers with what
+        /// the rules decide (needs the vault, like `keyward serve`).
+        #[arg(long)]
+        tools: bool,
+    },
     /// Remove a server from keyward.toml.
     Rm { name: String },
     /// Accept the changed tool definitions of a server (shows what changed).

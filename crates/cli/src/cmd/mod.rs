@@ -12,6 +12,7 @@ mod scan;
 mod secret;
 mod serve;
 mod servers;
+mod servers_tools;
 mod service;
 
 use std::process::ExitCode;

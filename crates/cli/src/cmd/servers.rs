@@ -25,7 +25,8 @@ const TOOLS_HINT: &str = "# \"get_*\" = \"allow\"  — no pattern: every tool is
 pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ServersCmd) -> Result<ExitCode, CliError> {
     match cmd {
         ServersCmd::Add(a) => add(&config_file(paths)?, env, *a),
-        ServersCmd::List => list(&config_file(paths)?),
+        ServersCmd::List { tools: false } => list(&config_file(paths)?),
+        ServersCmd::List { tools: true } => super::servers_tools::list_tools(paths, env),
         ServersCmd::Rm { name } => {
             let file = config_file(paths)?;
             let mut doc = ConfigDoc::load(&file)?;

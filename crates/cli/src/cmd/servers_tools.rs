@@ -1,0 +1,74 @@
+//! `keyward servers list --tools`: start each server as `keyward serve`
+//! would, list the tools it offers, and show what the rules decide for each
+//! (the upstream's definitions are scrubbed first, as for the agent).
+
+use std::process::ExitCode;
+
+use keyward_audit::AuditLog;
+use keyward_config::{Config, Paths};
+use keyward_gateway::Gateway;
+use keyward_gateway::pipeline::redact::scrub_tools;
+use keyward_gateway::upstream::PinStore;
+use keyward_gateway::upstream::pins::definition;
+use keyward_policy::evaluate_tool;
+
+use crate::cmd::config_file;
+use crate::env::ProcessEnv;
+use crate::error::CliError;
+use crate::unlock::{Prompt, unlock};
+
+pub(crate) fn list_tools(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
+    let config = Config::load(&config_file(paths)?)?;
+    if config.servers.is_empty() {
+        println!("no servers yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let vault = unlock(paths, env, Prompt::IfTerminal)?;
+    let pins = PinStore::open(&paths.data_dir.join("pins.json"))
+        .map_err(|e| CliError::msg(e.to_string()))?;
+    let audit = AuditLog::open(&paths.audit_file())?;
+    let gateway = Gateway::new(config, Some(&vault), env, audit, pins)?;
+    drop(vault);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::msg(format!("cannot start the runtime: {e}")))?;
+    let mut failed = false;
+    for (name, rt) in gateway.servers() {
+        let listed = runtime.block_on(rt.upstream.tools());
+        runtime.block_on(rt.upstream.shutdown());
+        let tools = match listed {
+            Ok(t) => scrub_tools(&gateway.scrubber(), t),
+            Err(e) => {
+                let (e, _) = gateway.scrubber().scrub_str(&e.to_string());
+                println!("{name}: cannot list its tools: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        println!("{name}: {} tools", tools.len());
+        for t in &tools {
+            let d = evaluate_tool(&rt.server.tools, &t.name).decision;
+            let why = d
+                .rule
+                .map(|r| format!("rule #{} `{}`", r.index + 1, r.text))
+                .unwrap_or_else(|| "no rule matches".to_string());
+            let pin = match gateway.pins().pinned(name, &t.name) {
+                Some(p) if p.definition != definition(t) => {
+                    "  [changed since accepted: `keyward servers accept`]"
+                }
+                _ => "",
+            };
+            println!(
+                "  {name}__{:<40} {:<8} {why}{pin}",
+                t.name.escape_debug().to_string(),
+                d.action.as_str()
+            );
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
