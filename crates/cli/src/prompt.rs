@@ -18,6 +18,31 @@ pub(crate) fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
 }
 
+/// A secret value: one line from stdin (the newline dropped), or asked for
+/// without echo on a terminal; never an argument. `usage` is the command
+/// to show when the value is empty (`keyward secret set NAME`).
+pub(crate) fn secret_value(label: &str, usage: &str) -> Result<SecretValue, CliError> {
+    use std::io::BufRead;
+    let value = if stdin_is_terminal() {
+        passphrase(label)?
+    } else {
+        let mut line = Zeroizing::new(String::new());
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CliError::msg(format!("cannot read the value from stdin: {e}")))?;
+        let trimmed = line.strip_suffix('\n').unwrap_or(&line);
+        let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+        SecretValue::new(trimmed.as_bytes().to_vec())
+    };
+    if value.is_empty() {
+        return Err(CliError::msg(format!(
+            "the value is empty; pipe it in (printf '%s\\n' \"$TOKEN\" | {usage}) or type it at the prompt"
+        )));
+    }
+    Ok(value)
+}
+
 pub(crate) fn passphrase(prompt: &str) -> Result<SecretValue, CliError> {
     let p = Zeroizing::new(rpassword::prompt_password(prompt).map_err(CliError::Prompt)?);
     Ok(SecretValue::new(p.as_bytes().to_vec()))

@@ -3,13 +3,11 @@
 //! `keyward serve` notices the new file and swaps the value in, keeping the
 //! old one in its scrubber for a while.
 
-use std::io::BufRead;
 use std::process::ExitCode;
 
 use keyward_config::Paths;
 use keyward_gateway::live::CHECK_EVERY;
-use keyward_vault::{SecretValue, validate_secret_name};
-use zeroize::Zeroizing;
+use keyward_vault::validate_secret_name;
 
 use crate::env::ProcessEnv;
 use crate::error::CliError;
@@ -25,7 +23,10 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, name: &str) -> Result<ExitCod
     if vault.get(name).is_none() {
         return Err(missing(name));
     }
-    let value = read_value(name)?;
+    let value = prompt::secret_value(
+        &format!("New value for `{name}` (not shown): "),
+        "keyward secret rotate NAME",
+    )?;
     if vault.get(name) == Some(&value) {
         return Err(CliError::msg(format!(
             "the new value of `{name}` is the same as the current one; nothing was rotated"
@@ -66,27 +67,4 @@ fn missing(name: &str) -> CliError {
     CliError::msg(format!(
         "no secret named `{name}` to rotate; store a new one with `keyward secret set {name}`"
     ))
-}
-
-/// One line from stdin (the newline dropped), or a prompt without echo;
-/// never an argument.
-fn read_value(name: &str) -> Result<SecretValue, CliError> {
-    let value = if prompt::stdin_is_terminal() {
-        prompt::passphrase(&format!("New value for `{name}` (not shown): "))?
-    } else {
-        let mut line = Zeroizing::new(String::new());
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| CliError::msg(format!("cannot read the value from stdin: {e}")))?;
-        let trimmed = line.strip_suffix('\n').unwrap_or(&line);
-        let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
-        SecretValue::new(trimmed.as_bytes().to_vec())
-    };
-    if value.is_empty() {
-        return Err(CliError::msg(
-            "the value is empty; pipe it in (printf '%s\\n' \"$TOKEN\" | keyward secret rotate NAME) or type it at the prompt",
-        ));
-    }
-    Ok(value)
 }

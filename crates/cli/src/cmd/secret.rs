@@ -13,14 +13,12 @@
 //! The value is read from stdin (one line) or a no-echo prompt, never an
 //! argument; what is printed is the reference to put in keyward.toml.
 
-use std::io::BufRead;
 use std::process::ExitCode;
 
 use keyward_config::{Config, Paths};
 use keyward_vault::{
     OpenBaoError, Resolver, SecretRef, SecretValue, Vault, keychain_set, validate_secret_name,
 };
-use zeroize::Zeroizing;
 
 use crate::cli::SecretCmd;
 use crate::cmd::doctor::{age_text, check_refs, now_secs};
@@ -83,7 +81,10 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: SecretCmd) -> Result<Exi
         SecretCmd::Set { name, backend } => {
             validate_secret_name(&name)?;
             let target = parse_backend(&backend, &name)?;
-            let value = read_value(&name)?;
+            let value = prompt::secret_value(
+                &format!("Value for `{name}` (not shown): "),
+                "keyward secret set NAME",
+            )?;
             let len = value.len();
             match target {
                 Target::Local => {
@@ -231,28 +232,6 @@ fn list(paths: &Paths, env: &ProcessEnv) -> Result<(), CliError> {
         );
     }
     Ok(())
-}
-
-/// One line from stdin (the newline dropped), or a prompt without echo.
-fn read_value(name: &str) -> Result<SecretValue, CliError> {
-    let value = if prompt::stdin_is_terminal() {
-        prompt::passphrase(&format!("Value for `{name}` (not shown): "))?
-    } else {
-        let mut line = Zeroizing::new(String::new());
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| CliError::msg(format!("cannot read the value from stdin: {e}")))?;
-        let trimmed = line.strip_suffix('\n').unwrap_or(&line);
-        let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
-        SecretValue::new(trimmed.as_bytes().to_vec())
-    };
-    if value.is_empty() {
-        return Err(CliError::msg(
-            "the value is empty; pipe it in (printf '%s\\n' \"$TOKEN\" | keyward secret set NAME) or type it at the prompt",
-        ));
-    }
-    Ok(value)
 }
 
 #[cfg(test)]
