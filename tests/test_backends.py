@@ -45,8 +45,10 @@ def test_service_secret_from_openbao_with_token_from_env(home, upstream, bao):
     assert_injected_and_scrubbed(home, upstream, value)
 
 
-def test_service_secret_via_backends_section_with_approle(home, upstream, bao, tmp_path):
-    value = canary("approle")
+def approle_service(home, upstream, bao, tmp_path, value: str) -> tuple[str, str]:
+    """A service whose key is at secret/stripe#key, read through
+    [backends.vault] with AppRole (role id from env://, secret id from
+    file://). Returns (role_id, secret_id)."""
     bao.run("kv", "put", "secret/stripe", f"key={value}")
     bao.policy("read-stripe", 'path "secret/data/stripe" { capabilities = ["read"] }\n')
     role_id, secret_id = bao.approle("keyward", "read-stripe", token_ttl="1h")
@@ -58,6 +60,12 @@ def test_service_secret_via_backends_section_with_approle(home, upstream, bao, t
         + f'\n[backends.vault]\naddress = "{bao.addr}"\nrole_id = "env://BAO_ROLE_ID"\n'
         + f'secret_id = "file://{sid}"\ncache_ttl = "1m"\n'
     )
+    return role_id, secret_id
+
+
+def test_service_secret_via_backends_section_with_approle(home, upstream, bao, tmp_path):
+    value = canary("approle")
+    _, secret_id = approle_service(home, upstream, bao, tmp_path, value)
     assert "VAULT_TOKEN" not in home.env
     assert_injected_and_scrubbed(home, upstream, value)
     assert secret_id not in home.all_files_text()
@@ -189,17 +197,7 @@ def test_keyward_run_resolves_vault_references_from_vault_addr(home, bao):
 def test_keywards_own_approle_credentials_are_scrubbed_too(home, upstream, bao, tmp_path):
     """The role id and secret id keyward logs in with (and the token it gets)
     are secrets as well: an upstream that echoes them is scrubbed."""
-    bao.run("kv", "put", "secret/stripe", f"key={canary('k')}")
-    bao.policy("read-stripe", 'path "secret/data/stripe" { capabilities = ["read"] }\n')
-    role_id, secret_id = bao.approle("keyward", "read-stripe", token_ttl="1h")
-    sid = tmp_path / "bao_secret_id"
-    sid.write_text(secret_id + "\n")
-    home.env["BAO_ROLE_ID"] = role_id
-    home.write_config(
-        open_service(upstream.origin, secret="vault://secret/stripe#key")
-        + f'\n[backends.vault]\naddress = "{bao.addr}"\nrole_id = "env://BAO_ROLE_ID"\n'
-        + f'secret_id = "file://{sid}"\n'
-    )
+    role_id, secret_id = approle_service(home, upstream, bao, tmp_path, canary("k"))
 
     async def go(client):
         out = []
