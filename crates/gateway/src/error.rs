@@ -19,4 +19,8 @@ pub enum GatewayError {
     Vault(#[from] keyward_vault::VaultError),
     #[error("MCP transport failed: {0}")]
     Transport(String),
+    /// [`crate::serve_stdio_starting`]'s gateway was never built; the
+    /// builder has the reason.
+    #[error("keyward could not start")]
+    NotStarted,
 }

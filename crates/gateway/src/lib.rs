@@ -18,4 +18,4 @@ pub mod upstream;
 
 pub use error::GatewayError;
 pub use gateway::{Gateway, ServiceRuntime};
-pub use server::{KeywardServer, serve_stdio};
+pub use server::{KeywardServer, Shape, serve_stdio, serve_stdio_starting};

@@ -3,32 +3,54 @@ use std::process::ExitCode;
 use keyward_audit::AuditLog;
 use keyward_config::{Config, Paths};
 use keyward_gateway::upstream::PinStore;
-use keyward_gateway::{Gateway, serve_stdio};
+use keyward_gateway::{Gateway, GatewayError, Shape, serve_stdio_starting};
 
 use crate::cmd::config_file;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 use crate::unlock::{Prompt, unlock};
 
-/// Everything that can fail is checked before the first message is read:
-/// the config, every secret reference, the vault, the audit log. The open
-/// vault (and so its key, in its zeroizing type) stays with the gateway,
-/// which re-reads the file when `keyward secret set`/`rotate` changed it.
+/// The config is checked before anything is read from the client. The rest
+/// — unlocking the vault (usually a D-Bus exchange with the OS credential
+/// store), resolving every secret reference, opening the audit log — runs
+/// beside the MCP server, which answers `initialize` at once and holds
+/// every other request until the gateway is ready. If any of it fails,
+/// keyward stops with that error, before any call was made. The open vault
+/// (and so its key, in its zeroizing type) stays with the gateway, which
+/// re-reads the file when `keyward secret set`/`rotate` changed it.
 pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
     let config = Config::load(&config_file(paths)?)?;
-    let vault = unlock(paths, env, Prompt::Never)?;
-    let audit = AuditLog::open(&paths.audit_file())?;
-    let pins = PinStore::open(&paths.data_dir.join("pins.json"))
-        .map_err(|e| CliError::msg(e.to_string()))?;
-    let gateway = Gateway::following(config, vault, env, audit, pins)?;
-    tracing::info!(
-        services = gateway.services().len(),
-        "keyward serving MCP on stdio"
-    );
+    let shape = Shape::of(&config);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::msg(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(serve_stdio(gateway))?;
-    Ok(ExitCode::SUCCESS)
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (served, built) = std::thread::scope(|s| {
+        let builder = s.spawn(move || -> Result<(), CliError> {
+            let vault = unlock(paths, env, Prompt::Never)?;
+            let audit = AuditLog::open(&paths.audit_file())?;
+            let pins = PinStore::open(&paths.data_dir.join("pins.json"))
+                .map_err(|e| CliError::msg(e.to_string()))?;
+            let gateway = Gateway::following(config, vault, env, audit, pins)?;
+            tracing::info!(
+                services = gateway.services().len(),
+                "keyward serving MCP on stdio"
+            );
+            // The server may already be gone (the client hung up): fine.
+            let _ = tx.send(gateway);
+            Ok(())
+        });
+        let served = rt.block_on(serve_stdio_starting(shape, rx));
+        let built = builder
+            .join()
+            .unwrap_or_else(|_| Err(CliError::msg("keyward's start-up failed unexpectedly")));
+        (served, built)
+    });
+    match (served, built) {
+        (_, Err(e)) => Err(e),
+        (Err(GatewayError::NotStarted), Ok(())) => Err(CliError::msg("keyward could not start")),
+        (Err(e), Ok(())) => Err(e.into()),
+        (Ok(()), Ok(())) => Ok(ExitCode::SUCCESS),
+    }
 }
