@@ -48,22 +48,13 @@ impl ServerEntry {
     }
 }
 
-/// `a.b."odd key"`: keys other than letters, digits, `_` and `-` quoted.
+/// `a.b."odd key"`, written exactly as `keyward scan` writes paths.
 pub(crate) fn dotted(parts: &[&str]) -> String {
-    parts
+    let path: Vec<crate::walk::PathSeg> = parts
         .iter()
-        .map(|p| {
-            if !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-            {
-                (*p).to_string()
-            } else {
-                serde_json::Value::from(*p).to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(".")
+        .map(|p| crate::walk::PathSeg::Key((*p).to_string()))
+        .collect();
+    crate::walk::dotted(&path)
 }
 
 /// Values are not printed: entries hold secrets.

@@ -94,8 +94,10 @@ impl std::fmt::Debug for MovedSecret {
 }
 
 /// A server to add to keyward.toml. Values in `env`/`headers` are
-/// references (`keyward://NAME`) or the client's non-secret literals.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// references (`keyward://NAME`) or the client's literals, which the
+/// detector did not take for secrets but may still be private: `Debug`
+/// shows names only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct WrappedServer {
     pub name: String,
     pub command: Option<String>,
@@ -106,6 +108,20 @@ pub struct WrappedServer {
     pub tools: Vec<(String, &'static str)>,
     /// The client entry it came from.
     pub from: String,
+}
+
+impl std::fmt::Debug for WrappedServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WrappedServer")
+            .field("name", &self.name)
+            .field("from", &self.from)
+            .field("env", &self.env.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// A server that holds a secret import cannot move, and why.
@@ -133,8 +149,9 @@ pub trait Names {
     fn server(&mut self, server: &WrappedServer) -> NameState;
 }
 
-/// The plan for one file.
-#[derive(Debug, Default)]
+/// The plan for one file. `Debug` leaves the new text out: it can still
+/// hold secrets import could not move (in arguments).
+#[derive(Default)]
 pub struct FilePlan {
     pub edits: Vec<Edit>,
     pub new_text: String,
@@ -146,6 +163,18 @@ pub struct FilePlan {
     pub servers: Vec<WrappedServer>,
     pub skipped: Vec<Skipped>,
     pub notes: Vec<String>,
+}
+
+impl std::fmt::Debug for FilePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilePlan")
+            .field("edits", &self.edits)
+            .field("secrets", &self.secrets)
+            .field("servers", &self.servers)
+            .field("skipped", &self.skipped)
+            .field("notes", &self.notes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FilePlan {

@@ -216,3 +216,31 @@ proptest! {
         prop_assert!(!n.contains("__") && !n.ends_with('_'));
     }
 }
+
+#[test]
+fn debug_of_a_plan_shows_no_value() {
+    // A secret argument stays in the new text; a plain literal goes to keyward.toml.
+    let text = format!(
+        r#"{{"mcpServers": {{
+            "a": {{"command": "npx", "env": {{"GITHUB_TOKEN": "{PAT}", "DB_HOST": "kw_canary_literal_host"}}}},
+            "b": {{"command": "npx", "args": ["--api-key", "{PAT}z"]}}
+        }}}}"#
+    );
+    let p = plan_file(
+        &text,
+        Format::Json,
+        None,
+        &opts(Mode::Wrap),
+        &mut Fake::default(),
+    )
+    .unwrap();
+    assert!(
+        p.new_text.contains(&format!("{PAT}z")),
+        "the argument secret is left in place"
+    );
+    let shown = format!("{p:?}");
+    assert!(
+        !shown.contains(PAT) && !shown.contains("kw_canary_literal_host"),
+        "{shown}"
+    );
+}

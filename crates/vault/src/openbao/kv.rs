@@ -54,9 +54,22 @@ struct KvMeta {
     deletion_time: Option<String>,
 }
 
+/// A JSON error without serde's quote of the input: the body being read
+/// holds secret values.
+fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io => "read error",
+        Category::Syntax => "invalid JSON",
+        Category::Data => "JSON of an unexpected shape",
+        Category::Eof => "truncated JSON",
+    };
+    format!("{what} at line {}, column {}", e.line(), e.column())
+}
+
 pub(crate) fn parse_kv_read(body: &[u8]) -> Result<KvRead<'_>, KvShape> {
     let env: Envelope<'_> =
-        serde_json::from_slice(body).map_err(|e| KvShape::Unreadable(e.to_string()))?;
+        serde_json::from_slice(body).map_err(|e| KvShape::Unreadable(json_error(&e)))?;
     let data = env
         .data
         .ok_or_else(|| KvShape::Unreadable("the answer has no `data`".into()))?;
@@ -138,7 +151,7 @@ struct AuthBody {
 }
 
 pub(crate) fn parse_auth(body: &[u8]) -> Result<AuthAnswer, String> {
-    let env: AuthEnvelope = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let env: AuthEnvelope = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
     let auth = env.auth.ok_or("the answer has no `auth`")?;
     Ok(AuthAnswer {
         token: auth
@@ -172,7 +185,7 @@ struct LookupBody {
 }
 
 pub(crate) fn parse_lookup(body: &[u8]) -> Result<TokenInfo, String> {
-    let env: LookupEnvelope = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let env: LookupEnvelope = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
     let data = env.data.ok_or("the answer has no `data`")?;
     Ok(TokenInfo {
         ttl: Duration::from_secs(data.ttl),
@@ -200,7 +213,7 @@ struct MountBody {
 }
 
 pub(crate) fn parse_mount(body: &[u8]) -> Result<MountInfo, String> {
-    let env: MountEnvelope = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let env: MountEnvelope = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
     let data = env.data.ok_or("the answer has no `data`")?;
     let version = data
         .options
@@ -234,6 +247,21 @@ pub(crate) fn parse_errors(body: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// serde's own messages quote the offending value; a login answer of
+    /// an unexpected shape may hold the token.
+    #[test]
+    fn parse_errors_never_quote_the_body() {
+        let bad = br#"{"auth": {"client_token": ["kw_canary_tok_0123"], "lease_duration": 1}}"#;
+        let e = parse_auth(bad).err().unwrap();
+        assert!(!e.contains("kw_canary"), "{e}");
+        let bad = br#"{"auth": {"client_token": "t", "lease_duration": "kw_canary_ttl_0123"}}"#;
+        let e = parse_auth(bad).err().unwrap();
+        assert!(
+            !e.contains("kw_canary") && e.contains("unexpected shape"),
+            "{e}"
+        );
+    }
 
     const READ: &str = r#"{"request_id":"6c3c","lease_id":"","renewable":false,"lease_duration":0,
         "data":{"data":{"key":"kw_canary_1","n":1234,"flag":true,"nested":{"a":1},"list":[1],"nil":null,
