@@ -213,7 +213,20 @@ fn named(rule: &Rule, view: &split::View<'_>, value: &str) -> Option<(usize, usi
 /// Paths, URLs, flags and sentences are not secrets, whatever their name
 /// says (a password may hold spaces: its rule allows them).
 fn looks_ordinary(rule: &Rule, v: &str) -> bool {
-    (rule.key != KeyCond::Password && v.contains(char::is_whitespace)) || looks_like_path_or_url(v)
+    (rule.key != KeyCond::Password && v.contains(char::is_whitespace))
+        || (looks_like_path_or_url(v) && !is_base64_token(rule, v))
+}
+
+/// A token of a base64 rule (an AWS secret access key) may start with `/`
+/// without being a path: one in 64 of them does.
+fn is_base64_token(rule: &Rule, v: &str) -> bool {
+    matches!(
+        rule.pattern,
+        Pattern::Whole {
+            charset: Charset::Base64,
+            ..
+        }
+    ) && v.chars().all(|c| Charset::Base64.contains(c))
 }
 
 fn looks_like_path_or_url(v: &str) -> bool {

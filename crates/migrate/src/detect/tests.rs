@@ -446,3 +446,24 @@ mod props {
         }
     }
 }
+
+/// Regression (flaky scan fixture): one AWS secret access key in 64 starts
+/// with `/`, and was taken for a path.
+#[test]
+fn an_aws_secret_key_starting_with_a_slash_is_found() {
+    let mut g = Gen(0x5eed_a115);
+    for _ in 0..50 {
+        let key = format!("/{}", g.s(B64, 39));
+        let d = detect(Some("AWS_SECRET_ACCESS_KEY"), &key);
+        assert_eq!(d.map(|d| d.rule), Some("aws-secret-access-key"), "{key}");
+    }
+    // Real paths under secret-sounding names stay ordinary.
+    assert!(
+        detect(
+            Some("AWS_SECRET_ACCESS_KEY_FILE"),
+            "/run/secrets/aws_secret_key"
+        )
+        .is_none()
+    );
+    assert!(detect(Some("API_KEY"), "/home/me/.config/keys/api.key").is_none());
+}
