@@ -54,6 +54,17 @@ pub struct Event {
     /// Short reason, never a secret (the caller scrubs).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
+    /// The approval this record belongs to: the question asked for a
+    /// `confirm` rule, its answer, and the call it let through share it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub approval: Option<String>,
+    /// Who answered an approval, and how: "elicitation", "dashboard",
+    /// "cli", "timeout", "lock", or "grant <id>" when a grant covered it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub channel: Option<String>,
+    /// The workflow run this call was a step of (`RUN_ID/STEP_ID`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub run: Option<String>,
 }
 
 /// One line of the log.
