@@ -4,6 +4,7 @@
 //! The file holds references to secrets, never values. Unknown keys are
 //! errors (a typo in a rule must not silently widen or narrow a policy).
 
+mod approvals;
 mod backends;
 mod duration;
 mod edit;
@@ -17,6 +18,7 @@ mod validate_commands;
 mod validate_servers;
 mod values;
 
+pub use approvals::{ApprovalSettings, DEFAULT_APPROVAL_TIMEOUT, MAX_APPROVAL_TIMEOUT};
 pub use backends::{Backends, DEFAULT_MAX_AGE, SecretsPolicy, parse_age};
 pub use duration::parse_duration;
 pub use edit::{ConfigDoc, ServerSpec, ServiceSpec, TEMPLATE, write_template};

@@ -23,6 +23,8 @@ pub struct Config {
     pub backends: Backends,
     /// `[secrets]`: how old a vault value may get before doctor warns.
     pub secrets: SecretsPolicy,
+    /// `[approvals]`: how `confirm` rules ask a human.
+    pub approvals: crate::ApprovalSettings,
 }
 
 /// An HTTP service the agent may call through keyward.

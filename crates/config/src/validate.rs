@@ -28,6 +28,7 @@ struct RawConfig {
     commands: BTreeMap<String, RawCommand>,
     backends: Option<RawBackends>,
     secrets: Option<RawSecrets>,
+    approvals: Option<crate::approvals::RawApprovals>,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +124,7 @@ impl Config {
         }
         let backends = validate_backends(&ctx, raw.backends)?;
         let secrets = validate_secrets(&ctx, raw.secrets)?;
+        let approvals = crate::approvals::validate_approvals(&ctx, raw.approvals)?;
         Ok(Config {
             services,
             limits,
@@ -130,6 +132,7 @@ impl Config {
             commands,
             backends,
             secrets,
+            approvals,
         })
     }
 
