@@ -2,12 +2,13 @@
 //! call walks through.
 //!
 //! ```text
-//! agent ─▶ session ─▶ route ─▶ policy ─▶ inject ─▶ upstream ─▶ redact ─▶ audit ─▶ agent
+//! agent ─▶ session ─▶ route ─▶ policy ─▶ approval? ─▶ inject ─▶ upstream ─▶ redact ─▶ audit ─▶ agent
 //! ```
 //!
 //! Each stage is one module under [`pipeline`]; [`pipeline::http::handle`]
 //! reads top to bottom in that order.
 
+pub mod approval;
 mod error;
 mod gateway;
 pub mod live;

@@ -1,0 +1,77 @@
+//! "Is this the human?": the vault passphrase, checked by the keyward that
+//! holds the vault, for answers that come from outside the MCP client (the
+//! dashboard, `keyward approve`, `keyward unlock`).
+//!
+//! A same-user process can reach the control socket and the dashboard; it
+//! does not know the passphrase. Guessing is slowed by Argon2id (the KDF of
+//! the vault header) and by a pause after every wrong answer, and every
+//! attempt is serialised, so parallel guessing gains nothing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyward_vault::{SecretValue, Vault, VaultError, VaultKey};
+use tokio::sync::Mutex;
+
+/// The pause after a wrong passphrase, before the next attempt is checked.
+const WRONG_PASSPHRASE_PAUSE: Duration = Duration::from_secs(1);
+
+/// Checks passphrases against the vault keyward serves from.
+#[derive(Clone)]
+pub struct PassphraseCheck {
+    path: PathBuf,
+    key: VaultKey,
+    turn: Arc<Mutex<()>>,
+}
+
+impl std::fmt::Debug for PassphraseCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassphraseCheck")
+            .field("vault", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PassphraseError {
+    #[error("wrong passphrase")]
+    Wrong,
+    #[error("a passphrase is required")]
+    Missing,
+    #[error("the passphrase cannot be checked: {0}")]
+    Unavailable(String),
+}
+
+impl PassphraseCheck {
+    pub fn new(vault: &Vault) -> PassphraseCheck {
+        PassphraseCheck {
+            path: vault.path().to_path_buf(),
+            key: vault.key().clone(),
+            turn: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// Whether `passphrase` unlocks the vault. The file is read again each
+    /// time, so a passphrase changed meanwhile is the one that counts.
+    pub async fn verify(&self, passphrase: &SecretValue) -> Result<(), PassphraseError> {
+        if passphrase.expose().is_empty() {
+            return Err(PassphraseError::Missing);
+        }
+        let _turn = self.turn.lock().await;
+        let (path, key, p) = (self.path.clone(), self.key.clone(), passphrase.clone());
+        let checked = tokio::task::spawn_blocking(move || {
+            Vault::open_with_key(&path, &key).and_then(|v| v.verify_passphrase(&p))
+        })
+        .await
+        .map_err(|e| PassphraseError::Unavailable(e.to_string()))?;
+        match checked {
+            Ok(()) => Ok(()),
+            Err(VaultError::WrongPassphrase) => {
+                tokio::time::sleep(WRONG_PASSPHRASE_PAUSE).await;
+                Err(PassphraseError::Wrong)
+            }
+            Err(e) => Err(PassphraseError::Unavailable(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! What is asked, what can be answered, and who answered.
+
+use std::fmt;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use keyward_policy::GrantScope;
+use serde::Serialize;
+
+/// A human's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Deny,
+    /// This call only.
+    Once,
+    /// This call, and a grant for the same scope for a while.
+    For(Duration),
+    /// This call, and a grant until the agent's session ends.
+    Session,
+}
+
+impl Answer {
+    /// `deny`, `once`, `session`, or a duration: `5m`, `1h`, `90s`.
+    pub fn parse(s: &str) -> Result<Answer, String> {
+        match s.trim() {
+            "deny" | "no" => Ok(Answer::Deny),
+            "once" | "yes" | "allow" => Ok(Answer::Once),
+            "session" => Ok(Answer::Session),
+            other => keyward_config::parse_duration(other)
+                .map(Answer::For)
+                .map_err(|e| {
+                    format!("`{other}` is not an answer (deny, once, session, or a duration such as 5m, 1h): {e}")
+                }),
+        }
+    }
+
+    pub fn allows(&self) -> bool {
+        !matches!(self, Answer::Deny)
+    }
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Answer::Deny => f.write_str("deny"),
+            Answer::Once => f.write_str("allow once"),
+            Answer::Session => f.write_str("allow for the session"),
+            Answer::For(d) => write!(f, "allow for {}", human_duration(*d)),
+        }
+    }
+}
+
+pub(crate) fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 && s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s >= 60 && s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Where an answer came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// The human answered in the calling MCP client's own UI.
+    Elicitation,
+    Dashboard,
+    Cli,
+    /// Nobody answered in time.
+    Timeout,
+    /// `keyward lock` denied everything waiting.
+    Lock,
+}
+
+impl Channel {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Channel::Elicitation => "elicitation",
+            Channel::Dashboard => "dashboard",
+            Channel::Cli => "cli",
+            Channel::Timeout => "timeout",
+            Channel::Lock => "lock",
+        }
+    }
+}
+
+/// How a question was settled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    pub answer: Answer,
+    pub channel: Channel,
+    /// The grant the answer created, if it was "for a while".
+    pub grant: Option<String>,
+}
+
+/// What the pipeline asks about one held call.
+#[derive(Clone, Debug)]
+pub struct Ask {
+    pub agent: String,
+    /// The agent's session (connection); session grants end with it.
+    pub session: String,
+    /// `http`, `tool`, `command`, `workflow` or `access`.
+    pub kind: &'static str,
+    /// What the call does, for a human: `stripe: POST /v1/refunds`.
+    pub target: String,
+    /// The rule that said `confirm`.
+    pub rule: Option<String>,
+    /// A bounded, scrubbed preview of the body or arguments.
+    pub preview: Option<String>,
+    /// The agent's stated reason, if it gave one (scrubbed, bounded).
+    pub reason: Option<String>,
+    /// What an "allow for a while" answer grants.
+    pub scope: GrantScope,
+    /// Binds the answer to this exact call: an MCP client that retries with
+    /// the answer (2026-07-28) must retry the same call.
+    pub digest: String,
+}
+
+/// A question as the channels show it. Free of secrets: every text in it
+/// was scrubbed before it was asked.
+#[derive(Clone, Debug, Serialize)]
+pub struct Question {
+    pub id: String,
+    pub agent: String,
+    pub kind: &'static str,
+    pub target: String,
+    pub rule: Option<String>,
+    pub preview: Option<String>,
+    pub reason: Option<String>,
+    /// What "allow for a while" would grant, as text.
+    pub grants: String,
+    pub asked: Timestamp,
+    pub deadline: Timestamp,
+}
+
+impl Question {
+    /// The question as one paragraph, for a terminal, a notification or an
+    /// elicitation message.
+    pub fn text(&self) -> String {
+        let mut s = format!(
+            "keyward: agent `{}` wants to call {} ({})",
+            self.agent, self.target, self.kind
+        );
+        if let Some(r) = &self.rule {
+            s.push_str(&format!("\nrule: {r}"));
+        }
+        if let Some(r) = &self.reason {
+            s.push_str(&format!("\nreason given by the agent: {r}"));
+        }
+        if let Some(p) = &self.preview {
+            s.push_str(&format!("\narguments: {p}"));
+        }
+        s.push_str(&format!(
+            "\nAn answer \"for a while\" grants: {}\nNo answer by {} means deny.",
+            self.grants,
+            self.deadline.strftime("%H:%M:%S UTC")
+        ));
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_parse() {
+        assert_eq!(Answer::parse("deny"), Ok(Answer::Deny));
+        assert_eq!(Answer::parse("once"), Ok(Answer::Once));
+        assert_eq!(Answer::parse("session"), Ok(Answer::Session));
+        assert_eq!(
+            Answer::parse("5m"),
+            Ok(Answer::For(Duration::from_secs(300)))
+        );
+        assert!(Answer::parse("forever").is_err());
+        assert!(Answer::parse("0s").is_err());
+        assert_eq!(
+            Answer::For(Duration::from_secs(3600)).to_string(),
+            "allow for 1h"
+        );
+    }
+}
