@@ -1,0 +1,308 @@
+//! `keyward approvals`, `approve`, `deny`, `grants`, `lock`, `unlock`:
+//! the human's side of `confirm` rules, talking to every running keyward
+//! through its control socket (see keyward_gateway::control).
+//!
+//! Approving and unlocking need the vault passphrase — typed at the
+//! terminal, or KEYWARD_PASSPHRASE — which the serving keyward checks
+//! itself; a key file or the OS keychain is not enough. Denying, revoking
+//! and locking only narrow what the agent may do, and need nothing.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use keyward_config::Paths;
+use keyward_gateway::control::{Reply, Request, sockets};
+use keyward_vault::{SecretValue, Vault};
+
+use crate::env::ProcessEnv;
+use crate::error::CliError;
+use crate::prompt;
+
+/// Where serving keywards put their sockets.
+pub(crate) fn run_dir(paths: &Paths) -> PathBuf {
+    paths.data_dir.join("run")
+}
+
+/// The marker that keeps keyward locked across restarts.
+pub(crate) fn lock_marker(paths: &Paths) -> PathBuf {
+    paths.data_dir.join("locked")
+}
+
+/// One request to one socket. A socket nobody listens on is stale: it is
+/// removed, and `None` returned.
+fn ask(socket: &Path, req: &Request) -> Option<Reply> {
+    let mut conn = match UnixStream::connect(socket) {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            let _ = std::fs::remove_file(socket);
+            return None;
+        }
+        Err(_) => return None,
+    };
+    // Argon2 on the other side takes a moment; a wrong passphrase a second.
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut line = serde_json::to_vec(req).ok()?;
+    line.push(b'\n');
+    conn.write_all(&line).ok()?;
+    let mut answer = String::new();
+    BufReader::new(conn).read_line(&mut answer).ok()?;
+    serde_json::from_str(&answer).ok()
+}
+
+/// The request sent to every running keyward, with their replies.
+fn ask_all(paths: &Paths, req: &Request) -> Vec<Reply> {
+    sockets(&run_dir(paths))
+        .iter()
+        .filter_map(|s| ask(s, req))
+        .collect()
+}
+
+fn human_passphrase(env: &ProcessEnv, why: &str) -> Result<SecretValue, CliError> {
+    if let Some(p) = &env.passphrase {
+        return Ok(p.clone());
+    }
+    if prompt::can_prompt() {
+        return prompt::passphrase(&format!("Vault passphrase ({why}): "));
+    }
+    Err(CliError::msg(format!(
+        "{why} needs the vault passphrase: run this in a terminal, or set KEYWARD_PASSPHRASE"
+    )))
+}
+
+fn passphrase_text(p: &SecretValue) -> Result<String, CliError> {
+    String::from_utf8(p.expose().to_vec())
+        .map_err(|_| CliError::msg("the passphrase is not valid UTF-8"))
+}
+
+pub(crate) fn list(paths: &Paths) -> Result<ExitCode, CliError> {
+    let replies = ask_all(paths, &Request::Pending);
+    if replies.is_empty() {
+        println!("no keyward is serving (nothing can be waiting)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut n = 0;
+    for r in replies {
+        for q in r.pending.unwrap_or_default() {
+            n += 1;
+            println!("{}  agent {}  {} ({})", q.id, q.agent, q.target, q.kind);
+            if let Some(rule) = &q.rule {
+                println!("    rule: {rule}");
+            }
+            if let Some(reason) = &q.reason {
+                println!("    reason: {reason}");
+            }
+            if let Some(p) = &q.preview {
+                println!("    arguments: {p}");
+            }
+            println!("    \"for a while\" grants: {}", q.grants);
+            println!("    denied at {} unless answered", q.deadline);
+        }
+    }
+    if n == 0 {
+        println!("no calls are waiting for approval");
+    } else {
+        println!(
+            "\nanswer with `keyward approve ID [--for 5m|1h] [--session]` or `keyward deny ID`"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sends an answer to whichever keyward holds question `id`.
+fn answer(
+    paths: &Paths,
+    id: &str,
+    answer: String,
+    passphrase: Option<String>,
+) -> Result<ExitCode, CliError> {
+    let req = Request::Answer {
+        id: id.to_string(),
+        answer,
+        passphrase,
+    };
+    for socket in sockets(&run_dir(paths)) {
+        match ask(&socket, &req) {
+            Some(r) if r.ok => {
+                println!("{}", r.message.unwrap_or_else(|| "done".into()));
+                return Ok(ExitCode::SUCCESS);
+            }
+            Some(r) if r.unknown => continue,
+            Some(r) => {
+                return Err(CliError::msg(r.error.unwrap_or_else(|| "refused".into())));
+            }
+            None => continue,
+        }
+    }
+    Err(CliError::msg(format!(
+        "no running keyward has a question `{id}` waiting (it may have timed out); see `keyward approvals`"
+    )))
+}
+
+pub(crate) fn approve(
+    paths: &Paths,
+    env: &ProcessEnv,
+    id: &str,
+    for_: Option<&str>,
+    session: bool,
+) -> Result<ExitCode, CliError> {
+    let what = match (for_, session) {
+        (Some(_), true) => {
+            return Err(CliError::msg("give --for DURATION or --session, not both"));
+        }
+        (Some(d), false) => d.to_string(),
+        (None, true) => "session".to_string(),
+        (None, false) => "once".to_string(),
+    };
+    // Reject a bad duration before asking for the passphrase.
+    keyward_gateway::approval::Answer::parse(&what).map_err(CliError::msg)?;
+    let p = human_passphrase(env, "to approve the call")?;
+    answer(paths, id, what, Some(passphrase_text(&p)?))
+}
+
+pub(crate) fn deny(paths: &Paths, id: &str) -> Result<ExitCode, CliError> {
+    answer(paths, id, "deny".into(), None)
+}
+
+pub(crate) fn grants(paths: &Paths) -> Result<ExitCode, CliError> {
+    let replies = ask_all(paths, &Request::Grants);
+    if replies.is_empty() {
+        println!("no keyward is serving (grants live in a serving keyward, and end with it)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut n = 0;
+    for r in replies {
+        for g in r.grants.unwrap_or_default() {
+            n += 1;
+            println!(
+                "{}  agent {}  {}  until {}  ({})",
+                g.id, g.agent, g.scope, g.until, g.created_by
+            );
+            if let Some(reason) = g.reason {
+                println!("    reason: {reason}");
+            }
+        }
+    }
+    if n == 0 {
+        println!("no grants");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn revoke(paths: &Paths, id: Option<&str>, all: bool) -> Result<ExitCode, CliError> {
+    if id.is_none() && !all {
+        return Err(CliError::msg("name a grant id, or --all"));
+    }
+    let req = Request::Revoke {
+        id: id.map(str::to_string),
+        all,
+    };
+    let replies = ask_all(paths, &req);
+    if all {
+        for r in &replies {
+            println!("{}", r.message.clone().unwrap_or_default());
+        }
+        if replies.is_empty() {
+            println!("no keyward is serving: there are no grants");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    match replies.iter().find(|r| r.ok) {
+        Some(r) => {
+            println!("{}", r.message.clone().unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Err(CliError::msg(format!(
+            "no grant `{}` in any running keyward; see `keyward grants`",
+            id.unwrap_or_default()
+        ))),
+    }
+}
+
+pub(crate) fn lock(paths: &Paths) -> Result<ExitCode, CliError> {
+    // The marker first: a keyward starting meanwhile starts locked.
+    let marker = lock_marker(paths);
+    write_marker(&marker)
+        .map_err(|e| CliError::msg(format!("cannot write {}: {e}", marker.display())))?;
+    let replies = ask_all(paths, &Request::Lock);
+    for r in &replies {
+        println!("{}", r.message.clone().unwrap_or_else(|| "locked".into()));
+    }
+    println!(
+        "keyward is locked: every call is denied{} until `keyward unlock`",
+        if replies.is_empty() {
+            " (no keyward is serving now; those started later start locked)"
+        } else {
+            ""
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn unlock(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
+    let p = human_passphrase(env, "to unlock keyward")?;
+    let text = passphrase_text(&p)?;
+    let replies = ask_all(
+        paths,
+        &Request::Unlock {
+            passphrase: Some(text),
+        },
+    );
+    if let Some(r) = replies.iter().find(|r| !r.ok) {
+        return Err(CliError::msg(
+            r.error.clone().unwrap_or_else(|| "refused".into()),
+        ));
+    }
+    if replies.is_empty() {
+        // Nobody to ask: check the passphrase here before lifting the marker.
+        Vault::open_with_passphrase(&paths.vault_file(), &p)?;
+    }
+    let _ = std::fs::remove_file(lock_marker(paths));
+    println!("keyward is unlocked");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_marker(marker: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = marker.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(marker)?;
+    writeln!(f, "locked at {}", jiff::Timestamp::now())
+}
+
+/// For `keyward serve`: starts locked if `keyward lock` left its marker,
+/// and opens this process's control socket on `rt`. Call before the
+/// gateway serves its first call.
+pub(crate) fn start_control(
+    paths: &Paths,
+    gw: &keyward_gateway::Gateway,
+    rt: &tokio::runtime::Handle,
+) {
+    let marker = lock_marker(paths);
+    if marker.exists() {
+        keyward_gateway::pipeline::approval::lock(gw, "lock file");
+        tracing::warn!(
+            "keyward is locked (`keyward lock`): every call is denied until `keyward unlock`"
+        );
+    }
+    let socket = keyward_gateway::control::socket_path(&run_dir(paths));
+    let gw = gw.clone();
+    rt.spawn(async move {
+        if let Err(e) = keyward_gateway::control::serve(gw, socket, marker).await {
+            tracing::warn!(error = %e, "the control socket is unavailable: `keyward approve`, `deny`, `grants` and `lock` cannot reach this keyward");
+        }
+    });
+}
+
+/// Removes this process's control socket (at exit).
+pub(crate) fn stop_control(paths: &Paths) {
+    let _ = std::fs::remove_file(keyward_gateway::control::socket_path(&run_dir(paths)));
+}

@@ -1,0 +1,365 @@
+"""Confirm rules hold the call for a human: MCP elicitation in both wire
+forms (elicitation/create on 2025-11-25, the input_required retry on
+2026-07-28) with the real Python SDK, and `keyward approvals/approve/deny`,
+grants, request_access and the lock through the control socket."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+
+import anyio
+import pytest
+from mcp import types
+
+from conftest import KEYWARD, canary, mcp_call, text_of
+
+PASS = {"KEYWARD_PASSPHRASE": "correct horse battery staple"}
+
+
+def confirm_config(origin: str, secret: str, *, timeout: str = "20s") -> str:
+    return f"""
+[approvals]
+timeout = "{timeout}"
+notify = false
+
+[services.pay]
+base_url = "{origin}"
+auth = {{ type = "bearer", secret = "{secret}" }}
+
+[[services.pay.rules]]
+action = "allow"
+methods = ["GET"]
+paths = ["/**"]
+
+[[services.pay.rules]]
+action = "confirm"
+methods = ["POST"]
+paths = ["/refunds/**"]
+"""
+
+
+@pytest.fixture
+def pay(home, upstream):
+    token = canary("paytoken")
+    home.set_secret("pay_token", token)
+    home.write_config(confirm_config(upstream.origin, "pay_token"))
+    return token
+
+
+def refund(client, reason="customer asked", body="amount=5"):
+    return client.call_tool(
+        "http_request",
+        {"service": "pay", "method": "POST", "path": "/refunds/42", "body": body, "reason": reason},
+    )
+
+
+def answering(decision: str | None, action: str = "accept", seen: list | None = None, delay: float = 0):
+    async def cb(context, params):
+        if seen is not None:
+            seen.append(params)
+        if delay:
+            await anyio.sleep(delay)
+        if action != "accept":
+            return types.ElicitResult(action=action)
+        return types.ElicitResult(action="accept", content={"decision": decision})
+
+    return cb
+
+
+def posts(upstream) -> list[dict]:
+    return [r for r in upstream.requests if r["method"] == "POST"]
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_elicitation_accept_once_lets_the_held_call_through(home, upstream, pay, mode):
+    seen: list = []
+
+    async def calls(client):
+        return await refund(client, reason="refund order 42")
+
+    r = mcp_call(home, calls, mode=mode, elicitation_callback=answering("once", seen=seen))
+    assert not r.is_error, text_of(r)
+    assert "HTTP 200" in text_of(r)
+    assert len(posts(upstream)) == 1, "the call was made exactly once"
+    # The question named the call, the rule and the agent's reason.
+    assert len(seen) == 1
+    msg = seen[0].message
+    assert "POST /refunds/42" in msg and "refund order 42" in msg and "confirm" in msg
+    audit = home.audit()
+    asked = [a for a in audit if a["kind"] == "approval" and a["decision"] == "asked"]
+    answered = [a for a in audit if a["kind"] == "approval" and a["decision"] != "asked"]
+    assert len(asked) == 1 and len(answered) == 1
+    assert answered[0]["channel"] == "elicitation"
+    call = [a for a in audit if a["kind"] == "http"][-1]
+    assert call["decision"] == "allow" and call["approval"] == asked[0]["approval"]
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+@pytest.mark.parametrize("action", ["decline", "cancel"])
+def test_elicitation_decline_or_cancel_denies(home, upstream, pay, mode, action):
+    async def calls(client):
+        return await refund(client)
+
+    r = mcp_call(home, calls, mode=mode, elicitation_callback=answering(None, action=action))
+    assert r.is_error
+    assert "declined" in text_of(r)
+    assert posts(upstream) == []
+    call = [a for a in home.audit() if a["kind"] == "http"][-1]
+    assert call["decision"] == "deny" and call["channel"] == "elicitation"
+
+
+def test_accepting_with_a_choice_not_offered_denies(home, upstream, pay):
+    async def calls(client):
+        return await refund(client)
+
+    r = mcp_call(home, calls, elicitation_callback=answering("forever"))
+    assert r.is_error and posts(upstream) == []
+
+
+def test_no_answer_within_the_timeout_denies_and_says_so(home, upstream):
+    token = canary("paytoken")
+    home.set_secret("pay_token", token)
+    home.write_config(confirm_config(upstream.origin, "pay_token", timeout="2s"))
+
+    async def calls(client):
+        return await refund(client)
+
+    # The human never answers in the client (the form stays open past the
+    # timeout).
+    r = mcp_call(home, calls, mode="legacy", elicitation_callback=answering("once", delay=6))
+    assert r.is_error
+    assert "nobody answered" in text_of(r) and "2s" in text_of(r)
+    assert posts(upstream) == []
+    answered = [a for a in home.audit() if a["kind"] == "approval" and a["decision"] != "asked"]
+    assert answered[0]["channel"] == "timeout" and answered[0]["decision"] == "deny"
+
+
+def test_a_duration_answer_creates_a_grant_that_answers_later_confirms(home, upstream, pay):
+    seen: list = []
+
+    async def calls(client):
+        first = await refund(client)
+        second = await refund(client, body="amount=6")
+        return first, second
+
+    first, second = mcp_call(home, calls, elicitation_callback=answering("5m", seen=seen))
+    assert not first.is_error and not second.is_error
+    assert len(seen) == 1, "the grant answered the second confirm"
+    assert len(posts(upstream)) == 2
+    calls_ = [a for a in home.audit() if a["kind"] == "http"]
+    assert calls_[-1]["channel"].startswith("grant ")
+
+
+def test_a_get_never_asks(home, upstream, pay):
+    seen: list = []
+
+    async def calls(client):
+        return await client.call_tool("http_request", {"service": "pay", "method": "GET", "path": "/x"})
+
+    r = mcp_call(home, calls, elicitation_callback=answering("once", seen=seen))
+    assert not r.is_error and seen == []
+
+
+def test_the_secret_never_reaches_the_question(home, upstream, pay):
+    seen: list = []
+
+    async def calls(client):
+        return await refund(client, reason=f"token is {pay}", body=f"key={pay}")
+
+    mcp_call(home, calls, elicitation_callback=answering("deny", seen=seen))
+    msg = seen[0].message
+    assert pay not in msg and "[REDACTED]" in msg
+    assert pay not in home.all_files_text()
+
+
+# --- the other channels: CLI through the control socket ------------------
+
+
+class Held:
+    """A `keyward serve` run by the SDK client in a thread, making one or
+    more held calls, while the test answers from the CLI."""
+
+    def __init__(self, home, calls, **kw):
+        self.result = None
+        self.error = None
+
+        def run():
+            try:
+                self.result = mcp_call(home, calls, **kw)
+            except BaseException as e:  # noqa: BLE001 - reported by join()
+                self.error = e
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def join(self, timeout=60):
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the held call never finished"
+        if self.error:
+            raise self.error
+        return self.result
+
+
+def wait_pending(home, n=1, timeout=30) -> list[str]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        out = home.run("approvals").stdout
+        ids = [line.split()[0] for line in out.splitlines() if line and not line.startswith(" ") and "agent" in line]
+        if len(ids) >= n:
+            return ids
+        time.sleep(0.1)
+    raise AssertionError(f"no pending question appeared: {out}")
+
+
+def test_cli_approve_needs_the_passphrase_and_then_lets_the_call_through(home, upstream, pay):
+    held = Held(home, lambda c: refund(c))  # no elicitation: the CLI answers
+    [qid] = wait_pending(home)
+    out = home.run("approvals").stdout
+    assert "POST /refunds/42" in out and "customer asked" in out
+
+    # No passphrase (no terminal): refused before anything is sent.
+    p = home.run("approve", qid, check=False)
+    assert p.returncode != 0 and "passphrase" in p.stderr
+    # A wrong one: refused by the serving keyward; still pending.
+    p = home.run("approve", qid, env={"KEYWARD_PASSPHRASE": "wrong"}, check=False)
+    assert p.returncode != 0 and "wrong passphrase" in p.stderr
+    assert qid in home.run("approvals").stdout
+    assert posts(upstream) == []
+
+    home.run("approve", qid, env=PASS)
+    r = held.join()
+    assert not r.is_error, text_of(r)
+    assert len(posts(upstream)) == 1
+    answered = [a for a in home.audit() if a["kind"] == "approval" and a["decision"] != "asked"]
+    assert answered[-1]["channel"] == "cli"
+    assert any(a["decision"] == "wrong_passphrase" for a in home.audit())
+
+
+def test_cli_deny_needs_no_passphrase(home, upstream, pay):
+    held = Held(home, lambda c: refund(c))
+    [qid] = wait_pending(home)
+    home.run("deny", qid)
+    r = held.join()
+    assert r.is_error and "declined" in text_of(r) and "cli" in text_of(r)
+    assert posts(upstream) == []
+
+
+def test_grants_list_and_revoke(home, upstream, pay):
+    async def calls(client):
+        first = await refund(client)
+        # Revoked meanwhile (below): asks again, and is denied.
+        while not done.is_set():
+            await anyio.sleep(0.05)
+        return first, await refund(client)
+
+    done = threading.Event()
+    held = Held(home, calls)
+    [qid] = wait_pending(home)
+    home.run("approve", qid, "--for", "1h", env=PASS)
+    deadline = time.time() + 20
+    while "pay: POST /refunds/**" not in home.run("grants").stdout:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    out = home.run("grants").stdout
+    gid = out.split()[0]
+    assert "until" in out and "human via cli" in out
+    home.run("grants", "revoke", gid)
+    assert "no grants" in home.run("grants").stdout
+    done.set()
+    [qid2] = wait_pending(home)
+    home.run("deny", qid2)
+    first, second = held.join()
+    assert not first.is_error and second.is_error
+
+
+def test_lock_denies_waiting_calls_and_new_ones_until_unlock(home, upstream, pay):
+    async def calls(client):
+        waiting = await refund(client)
+        while not locked.is_set():
+            await anyio.sleep(0.05)
+        get_locked = await client.call_tool("http_request", {"service": "pay", "method": "GET", "path": "/a"})
+        while not unlocked.is_set():
+            await anyio.sleep(0.05)
+        get_open = await client.call_tool("http_request", {"service": "pay", "method": "GET", "path": "/b"})
+        return waiting, get_locked, get_open
+
+    locked, unlocked = threading.Event(), threading.Event()
+    held = Held(home, calls)
+    wait_pending(home)
+    home.run("lock")
+    locked.set()
+    time.sleep(0.5)
+    p = home.run("unlock", env={"KEYWARD_PASSPHRASE": "wrong"}, check=False)
+    assert p.returncode != 0
+    assert (home.dir / "locked").exists()
+    home.run("unlock", env=PASS)
+    assert not (home.dir / "locked").exists()
+    unlocked.set()
+    waiting, get_locked, get_open = held.join()
+    assert waiting.is_error and "locked" in text_of(waiting)
+    assert get_locked.is_error and "locked" in text_of(get_locked)
+    assert not get_open.is_error, text_of(get_open)
+    assert [r["path"] for r in upstream.requests] == ["/b"]
+
+
+def test_a_lock_outlives_a_restart(home, upstream, pay):
+    home.run("lock")
+
+    async def calls(client):
+        return await client.call_tool("http_request", {"service": "pay", "method": "GET", "path": "/a"})
+
+    r = mcp_call(home, calls)
+    assert r.is_error and "locked" in text_of(r)
+    home.run("unlock", env=PASS)
+    r = mcp_call(home, calls)
+    assert not r.is_error
+
+
+def test_request_access_asks_ahead_and_its_grant_answers_confirms(home, upstream, pay):
+    async def calls(client):
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert "request_access" in tools
+        granted = await client.call_tool(
+            "request_access",
+            {
+                "service": "pay",
+                "methods": ["POST"],
+                "paths": ["/refunds/**"],
+                "duration": "5m",
+                "reason": "refund the three orders of ticket 7",
+            },
+        )
+        return granted, await refund(client)
+
+    seen: list = []
+    granted, r = mcp_call(home, calls, elicitation_callback=answering("once", seen=seen))
+    assert not granted.is_error, text_of(granted)
+    assert "granted" in text_of(granted)
+    assert len(seen) == 1 and "ticket 7" in seen[0].message
+    assert not r.is_error, "the grant answered the refund's confirm"
+    assert len(posts(upstream)) == 1
+
+
+def test_request_access_never_opens_what_a_rule_denies(home, upstream):
+    token = canary("paytoken")
+    home.set_secret("pay_token", token)
+    home.write_config(
+        confirm_config(upstream.origin, "pay_token")
+        + '\n[[services.pay.rules]]\naction = "deny"\nmethods = ["DELETE"]\npaths = ["/**"]\n'
+    )
+
+    async def calls(client):
+        g = await client.call_tool(
+            "request_access",
+            {"service": "pay", "methods": ["DELETE", "POST"], "paths": ["/**"], "duration": "1h", "reason": "x"},
+        )
+        d = await client.call_tool("http_request", {"service": "pay", "method": "DELETE", "path": "/refunds/1"})
+        return g, d
+
+    g, d = mcp_call(home, calls, elicitation_callback=answering("1h"))
+    assert not g.is_error
+    assert d.is_error and "denied" in text_of(d)
+    assert upstream.requests == []
