@@ -19,6 +19,8 @@ from upstream import Upstream  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWARD = os.environ.get("KEYWARD_BIN") or str(ROOT / "target" / "debug" / "keyward")
+# The vault passphrase of every `home` fixture.
+PASSPHRASE = "correct horse battery staple"
 
 
 def canary(tag: str = "") -> str:
@@ -56,21 +58,32 @@ class Home:
             "init",
             "--write-key-file",
             str(self.key_file),
-            env={"KEYWARD_PASSPHRASE": "correct horse battery staple"},
+            env={"KEYWARD_PASSPHRASE": PASSPHRASE},
         )
         self.env["KEYWARD_VAULT_KEY_FILE"] = str(self.key_file)
 
     def set_secret(self, name: str, value: str) -> None:
         self.run("secret", "set", name, input=value + "\n")
 
-    def write_config(self, text: str) -> None:
+    def write_config(self, text: str, *, approve: bool = True) -> None:
+        """Writes keyward.toml and, unless approve=False, approves it as the
+        human would (`keyward serve` runs only an approved config)."""
         (self.dir / "keyward.toml").write_text(text)
+        if approve:
+            self.approve()
 
-    def audit(self) -> list[dict]:
+    def approve(self, check: bool = True):
+        """`keyward config approve` with the fixture's passphrase."""
+        return self.run("config", "approve", env={"KEYWARD_PASSPHRASE": PASSPHRASE}, check=check)
+
+    def audit(self, *, config: bool = False) -> list[dict]:
+        """The audit records; those of config approvals (kind "config") only
+        with config=True."""
         p = self.dir / "audit.jsonl"
         if not p.exists():
             return []
-        return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+        records = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+        return [r for r in records if config or r.get("kind") != "config"]
 
     def all_files_text(self) -> str:
         """Every byte keyward wrote under its home, for leak greps."""

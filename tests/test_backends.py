@@ -72,7 +72,7 @@ def test_service_secret_via_backends_section_with_approle(home, upstream, bao, t
 
 
 def test_literal_token_in_backends_is_refused_without_echo(home, bao):
-    home.write_config(f'[backends.vault]\naddress = "{bao.addr}"\ntoken = "root-kw_canary_literal"\n')
+    home.write_config(f'[backends.vault]\naddress = "{bao.addr}"\ntoken = "root-kw_canary_literal"\n', approve=False)
     p = home.run("doctor", check=False)
     assert p.returncode == 1
     assert "backends.vault.token" in p.stdout and "not a literal value" in p.stdout

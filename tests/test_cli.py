@@ -117,8 +117,9 @@ def test_service_add_list_check_rm_keeps_comments(home):
 
 
 def test_broken_config_is_reported_with_its_key(home):
-    home.write_config('[services.s]\nbase_url = "https://x"\n[[services.s.rules]]\naction = "allow"\npaths = ["/a/../b"]\n')
-    p = home.run("serve", check=False)
+    home.write_config('[services.s]\nbase_url = "https://x"\n[[services.s.rules]]\naction = "allow"\npaths = ["/a/../b"]\n', approve=False)
+    # Validated before it can be approved (serve keeps the approved one meanwhile).
+    p = home.approve(check=False)
     assert p.returncode == 2
     assert "services.s.rules[0].paths" in p.stderr and "hint: fix keyward.toml" in p.stderr
 
@@ -147,40 +148,43 @@ paths = ["/ok", "/status-leak"]
         for p in ["/ok", "/denied", "/status-leak", "/ok"]:
             await client.call_tool("http_request", {"service": "s", "method": "GET", "path": p})
 
+    # The config approvals (init's, write_config's) come first: k records.
+    k = len(home.audit(config=True))
     mcp_call(home, go)
     p = home.run("audit")
-    lines = p.stdout.strip().splitlines()
+    lines = p.stdout.strip().splitlines()[k:]
     assert len(lines) == 4 and "deny" in lines[1] and "/denied" in lines[1]
     assert len(home.run("audit", "-n", "2").stdout.strip().splitlines()) == 2
-    raw = home.run("audit", "--json").stdout.strip().splitlines()
+    raw = home.run("audit", "--json").stdout.strip().splitlines()[k:]
     assert json.loads(raw[0])["decision"] == "allow"
     assert value not in home.all_files_text(), "a secret reached the audit log or stderr"
-    assert home.run("audit", "verify").stdout.startswith("ok: 4 records")
+    assert home.run("audit", "verify").stdout.startswith(f"ok: {k + 4} records")
 
     log = home.dir / "audit.jsonl"
     good = log.read_text().splitlines()
-    tampered = json.loads(good[1])
+    tampered = json.loads(good[k + 1])
     tampered["decision"] = "allow"
+    before = good[: k + 1]
     for name, lines_ in {
-        "edited": [good[0], json.dumps(tampered, separators=(",", ":")), *good[2:]],
-        "removed": [good[0], *good[2:]],
-        "reordered": [good[0], good[2], good[1], good[3]],
+        "edited": [*before, json.dumps(tampered, separators=(",", ":")), *good[k + 2 :]],
+        "removed": [*before, *good[k + 2 :]],
+        "reordered": [*before, good[k + 2], good[k + 1], good[k + 3]],
     }.items():
         log.write_text("\n".join(lines_) + "\n")
         p = home.run("audit", "verify", check=False)
         assert p.returncode == 1, name
-        assert "line 2" in p.stdout, (name, p.stdout)
+        assert f"line {k + 2}" in p.stdout, (name, p.stdout)
     log.write_text("\n".join(good) + "\n")
     assert home.run("audit", "verify").returncode == 0
 
     # Cutting records off the end leaves a valid chain; the head file catches it,
     # and `keyward serve` refuses to extend the cut log (fail closed).
-    log.write_text("\n".join(good[:2]) + "\n")
+    log.write_text("\n".join(good[: k + 2]) + "\n")
     p = home.run("audit", "verify", check=False)
-    assert p.returncode == 1 and "records 3 to 4 were removed" in p.stdout + p.stderr, p.stdout + p.stderr
+    assert p.returncode == 1 and f"records {k + 3} to {k + 4} were removed" in p.stdout + p.stderr, p.stdout + p.stderr
     p = home.run("check", "s", "GET", "/ok")  # unrelated commands still work
     mcp = subprocess.run([KEYWARD, "serve"], input="", capture_output=True, text=True, env=home.env, timeout=30)
-    assert mcp.returncode != 0 and "head file says 4" in mcp.stderr, mcp.stderr
+    assert mcp.returncode != 0 and f"head file says {k + 4}" in mcp.stderr, mcp.stderr
 
 
 def test_help_works_without_home(tmp_path):

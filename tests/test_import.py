@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from conftest import KEYWARD, ROOT, text_of
+from conftest import KEYWARD, PASSPHRASE, ROOT, text_of
 
 EVERYTHING = ROOT / "tests" / "node" / "node_modules" / ".bin" / "mcp-server-everything"
 B62 = string.ascii_letters + string.digits
@@ -88,7 +88,8 @@ def _needs_everything():
 def test_wrap_moves_the_secret_and_the_client_still_works(home):
     token = ghp()
     cfg = cursor_config(home, token)
-    p = home.run("import", "cursor", "--allow-all")
+    # With the passphrase the import approves its own change to keyward.toml.
+    p = home.run("import", "cursor", "--allow-all", env={"KEYWARD_PASSPHRASE": PASSPHRASE})
     assert "everything.GITHUB_PERSONAL_ACCESS_TOKEN" in p.stdout
     assert token not in p.stdout + p.stderr
 

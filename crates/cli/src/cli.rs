@@ -44,6 +44,10 @@ pub(crate) enum Command {
     /// Add, list and remove upstream MCP servers keyward runs for the agent.
     #[command(subcommand)]
     Servers(ServersCmd),
+    /// Review and approve changes to keyward.toml: `keyward serve` runs
+    /// only the last config a human approved with the vault passphrase.
+    #[command(subcommand)]
+    Config(ConfigCmd),
     /// Run a program with the secret references in its environment resolved.
     ///
     /// Every variable whose value is a reference with a scheme (keyward://NAME,
@@ -173,6 +177,17 @@ pub(crate) enum ServersCmd {
     Rm { name: String },
     /// Accept the changed tool definitions of a server (shows what changed).
     Accept { name: String },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ConfigCmd {
+    /// Show what changed in keyward.toml since the last approved config.
+    /// Exit status: 0 when it is the approved config, 1 when it differs
+    /// (or nothing was approved yet), 2 on an error.
+    Diff,
+    /// Make keyward.toml the approved config, after showing the diff;
+    /// needs the vault passphrase (typed, or KEYWARD_PASSPHRASE).
+    Approve,
 }
 
 #[derive(Args)]

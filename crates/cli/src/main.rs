@@ -6,6 +6,7 @@
 
 mod cli;
 mod cmd;
+mod config_approval;
 mod env;
 mod error;
 mod prompt;

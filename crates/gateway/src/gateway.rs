@@ -49,6 +49,9 @@ struct Inner {
     audit: AuditLog,
     limiter: RateLimiter,
     rate_checks: AtomicU64,
+    /// Set when keyward.toml has changes nobody approved yet (the gateway
+    /// serves the last approved config): for the dashboard's banner.
+    config_notice: std::sync::OnceLock<String>,
 }
 
 /// How often the limiter drops budgets that have refilled completely
@@ -163,8 +166,20 @@ impl Gateway {
                 audit,
                 limiter: RateLimiter::new(),
                 rate_checks: AtomicU64::new(0),
+                config_notice: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Records, once at start-up, that keyward.toml has unapproved changes
+    /// (the text says what to do). Later calls are ignored.
+    pub fn set_config_notice(&self, notice: String) {
+        let _ = self.inner.config_notice.set(notice);
+    }
+
+    /// Why keyward.toml is not what is being served, if it is not.
+    pub fn config_notice(&self) -> Option<&str> {
+        self.inner.config_notice.get().map(String::as_str)
     }
 
     pub fn services(&self) -> &BTreeMap<String, ServiceRuntime> {

@@ -25,6 +25,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<Exi
             "kept existing vault {} (nothing changed)",
             vault_path.display()
         );
+        crate::config_approval::init::note_unapproved(paths)?;
         return Ok(ExitCode::SUCCESS);
     }
     let passphrase = match &env.passphrase {
@@ -38,6 +39,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<Exi
     };
     let vault = Vault::create(&vault_path, &passphrase, KdfParams::DEFAULT)?;
     println!("created vault {}", vault_path.display());
+    crate::config_approval::init::approve_initial(paths, &vault)?;
 
     if args.no_keychain || env.no_keychain {
         println!("not using the OS credential store (--no-keychain or KEYWARD_NO_KEYCHAIN)");

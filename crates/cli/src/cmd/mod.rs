@@ -3,6 +3,7 @@
 mod accept;
 mod audit;
 mod check;
+mod config;
 mod doctor;
 mod import;
 mod init;
@@ -36,7 +37,7 @@ pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
     match command {
         Command::Init(args) => init::run(&paths, env, args),
         Command::Secret(cmd) => secret::run(&paths, env, cmd),
-        Command::Service(cmd) => service::run(&paths, cmd),
+        Command::Service(cmd) => service::run(&paths, env, cmd),
         Command::Check {
             service,
             method,
@@ -46,6 +47,7 @@ pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
         Command::Doctor => doctor::run(&paths, env),
         Command::Audit(args) => audit::run(&paths, args),
         Command::Servers(cmd) => servers::run(&paths, env, cmd),
+        Command::Config(cmd) => config::run(&paths, env, cmd),
         Command::Run(args) => run::run(env, args),
         Command::Scan(args) => scan::run(env, args),
         Command::Import(args) => import::run(&paths, env, args),
@@ -53,7 +55,7 @@ pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
 }
 
 /// The config file, or a clear "not set up" error.
-fn config_file(paths: &Paths) -> Result<std::path::PathBuf, CliError> {
+pub(crate) fn config_file(paths: &Paths) -> Result<std::path::PathBuf, CliError> {
     let f = paths.config_file();
     if f.exists() {
         Ok(f)

@@ -1,11 +1,10 @@
 use std::process::ExitCode;
 
 use keyward_audit::AuditLog;
-use keyward_config::{Config, Paths};
+use keyward_config::Paths;
 use keyward_gateway::upstream::PinStore;
 use keyward_gateway::{Gateway, GatewayError, Shape, serve_stdio_starting};
 
-use crate::cmd::config_file;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 use crate::unlock::{Prompt, unlock};
@@ -19,8 +18,9 @@ use crate::unlock::{Prompt, unlock};
 /// (and so its key, in its zeroizing type) stays with the gateway, which
 /// re-reads the file when `keyward secret set`/`rotate` changed it.
 pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
-    let config = Config::load(&config_file(paths)?)?;
-    let shape = Shape::of(&config);
+    // The last approved config, not keyward.toml as it is (THREATS.md item 6).
+    let approved = crate::config_approval::serving(paths)?;
+    let shape = Shape::of(approved.config());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -30,9 +30,13 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError>
         let builder = s.spawn(move || -> Result<(), CliError> {
             let vault = unlock(paths, env, Prompt::Never)?;
             let audit = AuditLog::open(&paths.audit_file())?;
+            let (config, notice) = approved.confirm(&vault, &audit)?;
             let pins = PinStore::open(&paths.data_dir.join("pins.json"))
                 .map_err(|e| CliError::msg(e.to_string()))?;
             let gateway = Gateway::following(config, vault, env, audit, pins)?;
+            if let Some(n) = notice {
+                gateway.set_config_notice(n);
+            }
             tracing::info!(
                 services = gateway.services().len(),
                 "keyward serving MCP on stdio"

@@ -14,6 +14,7 @@ use toml_edit::{DocumentMut, Item, value};
 use crate::cli::{ServersAddArgs, ServersCmd};
 use crate::cmd::config_file;
 use crate::cmd::run::has_secret_scheme;
+use crate::config_approval::edit;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 
@@ -24,15 +25,18 @@ const TOOLS_HINT: &str = "# \"get_*\" = \"allow\"  — no pattern: every tool is
 
 pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ServersCmd) -> Result<ExitCode, CliError> {
     match cmd {
-        ServersCmd::Add(a) => add(&config_file(paths)?, env, *a),
+        ServersCmd::Add(a) => add(paths, &config_file(paths)?, env, *a),
         ServersCmd::List { tools: false } => list(&config_file(paths)?),
         ServersCmd::List { tools: true } => super::servers_tools::list_tools(paths, env),
         ServersCmd::Rm { name } => {
             let file = config_file(paths)?;
             let mut doc = ConfigDoc::load(&file)?;
+            let base = doc.text();
             doc.remove_server(&name)?;
+            let edit = edit::begin(paths, env, "keyward servers rm")?;
             doc.save()?;
             println!("removed server `{name}`");
+            edit.finish(&base, &doc.text())?;
             Ok(ExitCode::SUCCESS)
         }
         ServersCmd::Accept { name } => accept(paths, env, &name),
@@ -46,7 +50,12 @@ fn accept(paths: &Paths, env: &ProcessEnv, name: &str) -> Result<ExitCode, CliEr
     super::accept::accept(paths, env, name)
 }
 
-fn add(file: &Path, env: &ProcessEnv, a: ServersAddArgs) -> Result<ExitCode, CliError> {
+fn add(
+    paths: &Paths,
+    file: &Path,
+    env: &ProcessEnv,
+    a: ServersAddArgs,
+) -> Result<ExitCode, CliError> {
     let Some((command, args)) = a.command.split_first() else {
         return Err(CliError::msg(
             "no command: keyward servers add NAME [--env KEY=REF]... -- COMMAND ARGS...",
@@ -71,25 +80,20 @@ fn add(file: &Path, env: &ProcessEnv, a: ServersAddArgs) -> Result<ExitCode, Cli
         env: vars,
         ..ServerSpec::default()
     };
-    let original = read(file)?;
     let mut doc = ConfigDoc::load(file)?;
+    let base = doc.text();
     doc.add_server(&spec)
         .map_err(|e| add_error(&spec.name, e))?;
-    doc.save()?;
-    if !rules.is_empty()
-        && let Err(e) = write_tool_rules(file, &spec.name, &rules)
-    {
-        // One command, one change: put the file back as it was.
-        if let Err(undo) = write_atomic(file, &original) {
-            eprintln!(
-                "keyward: could not restore {} ({undo}); remove the server with `keyward servers rm {}`",
-                file.display(),
-                spec.name
-            );
-        }
-        return Err(e);
-    }
+    // One command, one write: the rules go in before anything is written.
+    let new = if rules.is_empty() {
+        doc.text()
+    } else {
+        with_tool_rules(&doc.text(), file, &spec.name, &rules)?
+    };
+    let edit = edit::begin(paths, env, "keyward servers add")?;
+    write_atomic(file, &new)?;
     println!("added server `{}` to {}", spec.name, file.display());
+    edit.finish(&base, &new)?;
     for (k, v) in &spec.env {
         if !has_secret_scheme(v) {
             eprintln!(
@@ -154,11 +158,15 @@ fn tool_rules(allow: &[String], deny: &[String]) -> Result<Vec<(String, Action)>
     Ok(rules)
 }
 
-/// Writes `"PATTERN" = "allow"` / `"deny"` into `[servers.NAME.tools]`
-/// (which `add_server` has just created), keeping the rest of the file as
-/// it is; the result is validated as a whole before it is written.
-fn write_tool_rules(file: &Path, name: &str, rules: &[(String, Action)]) -> Result<(), CliError> {
-    let text = read(file)?;
+/// `text` with `"PATTERN" = "allow"` / `"deny"` in `[servers.NAME.tools]`
+/// (which `add_server` has just created), the rest kept as it is; the
+/// result is validated as a whole (`file` names it in errors).
+fn with_tool_rules(
+    text: &str,
+    file: &Path,
+    name: &str,
+    rules: &[(String, Action)],
+) -> Result<String, CliError> {
     let mut doc: DocumentMut = text.parse().map_err(|e| {
         CliError::Config(ConfigError::Parse {
             path: file.to_path_buf(),
@@ -190,7 +198,7 @@ fn write_tool_rules(file: &Path, name: &str, rules: &[(String, Action)]) -> Resu
     }
     let new = doc.to_string();
     Config::parse(&new, file)?;
-    write_atomic(file, &new)
+    Ok(new)
 }
 
 fn list(file: &Path) -> Result<ExitCode, CliError> {
@@ -268,15 +276,6 @@ fn shell_word(w: &str) -> String {
     }
 }
 
-fn read(file: &Path) -> Result<String, CliError> {
-    std::fs::read_to_string(file).map_err(|source| {
-        CliError::Config(ConfigError::Read {
-            path: file.to_path_buf(),
-            source,
-        })
-    })
-}
-
 /// Temp file beside `path` (same mode as `path`), fsync, rename.
 fn write_atomic(path: &Path, contents: &str) -> Result<(), CliError> {
     use std::io::Write as _;
@@ -344,7 +343,7 @@ mod tests {
         assert_eq!(shell_word("a\nb"), "\"a\\nb\"");
     }
 
-    /// `add_server`'s hint, which `write_tool_rules` takes out, must be the
+    /// `add_server`'s hint, which `with_tool_rules` takes out, must be the
     /// one `keyward_config` writes.
     #[test]
     fn tool_rules_replace_the_hint_and_keep_comments() {
@@ -362,8 +361,9 @@ mod tests {
         })
         .unwrap();
         doc.save().unwrap();
-        assert!(read(&file).unwrap().contains(TOOLS_HINT));
-        write_tool_rules(
+        assert!(std::fs::read_to_string(&file).unwrap().contains(TOOLS_HINT));
+        let text = with_tool_rules(
+            &doc.text(),
             &file,
             "gh",
             &[
@@ -372,7 +372,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let text = read(&file).unwrap();
+        write_atomic(&file, &text).unwrap();
         assert!(text.starts_with(original), "{text}");
         assert!(!text.contains(TOOLS_HINT), "{text}");
         assert!(

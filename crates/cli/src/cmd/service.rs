@@ -4,17 +4,22 @@ use keyward_config::{Config, ConfigDoc, Paths, ServiceSpec};
 
 use crate::cli::{ServiceAddArgs, ServiceCmd};
 use crate::cmd::config_file;
+use crate::config_approval::edit;
+use crate::env::ProcessEnv;
 use crate::error::CliError;
 
-pub(crate) fn run(paths: &Paths, cmd: ServiceCmd) -> Result<ExitCode, CliError> {
+pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ServiceCmd) -> Result<ExitCode, CliError> {
     let file = config_file(paths)?;
     match cmd {
         ServiceCmd::Add(a) => {
             let name = a.name.clone();
             let mut doc = ConfigDoc::load(&file)?;
+            let base = doc.text();
             doc.add_service(&spec(*a))?;
+            let edit = edit::begin(paths, env, "keyward service add")?;
             doc.save()?;
             println!("added service `{name}` to {}", file.display());
+            edit.finish(&base, &doc.text())?;
             let cfg = Config::load(&file)?;
             if cfg.services.get(&name).is_some_and(|s| s.rules.is_empty()) {
                 println!(
@@ -42,9 +47,12 @@ pub(crate) fn run(paths: &Paths, cmd: ServiceCmd) -> Result<ExitCode, CliError> 
         }
         ServiceCmd::Rm { name } => {
             let mut doc = ConfigDoc::load(&file)?;
+            let base = doc.text();
             doc.remove_service(&name)?;
+            let edit = edit::begin(paths, env, "keyward service rm")?;
             doc.save()?;
             println!("removed service `{name}`");
+            edit.finish(&base, &doc.text())?;
         }
     }
     Ok(ExitCode::SUCCESS)

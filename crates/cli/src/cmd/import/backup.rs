@@ -19,6 +19,7 @@ use keyward_vault::{Vault, sealed};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::config_approval::edit::ConfigEdit;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 use crate::unlock::{Prompt, unlock};
@@ -122,8 +123,14 @@ pub(super) fn apply(
     Ok(dir)
 }
 
-/// `keyward import --undo [--force]`.
-pub(super) fn undo(paths: &Paths, env: &ProcessEnv, force: bool) -> Result<ExitCode, CliError> {
+/// `keyward import --undo [--force]`; `edit` approves a restored
+/// keyward.toml (see [`crate::config_approval::edit`]).
+pub(super) fn undo(
+    paths: &Paths,
+    env: &ProcessEnv,
+    force: bool,
+    edit: ConfigEdit,
+) -> Result<ExitCode, CliError> {
     let Some((dir, mut manifest)) = last_import(paths)? else {
         println!("nothing to undo: no import has changed files");
         return Ok(ExitCode::SUCCESS);
@@ -156,10 +163,19 @@ pub(super) fn undo(paths: &Paths, env: &ProcessEnv, force: bool) -> Result<ExitC
         })?;
         originals.push(sealed::open(&vault, &purpose(&f.path), &blob)?);
     }
+    let mut restored_config = None;
     for (f, original) in manifest.files.iter().zip(&originals) {
         write_atomic(&f.path, original.expose(), f.mode)
             .map_err(|e| CliError::msg(format!("cannot restore {}: {e}", f.path.display())))?;
         println!("restored {}", f.path.display());
+        if f.path == paths.config_file() {
+            restored_config = std::str::from_utf8(original.expose()).ok();
+        }
+    }
+    if let Some(text) = restored_config {
+        // A restore does not build on the file as it was: its base is moot.
+        let base = edit.before().unwrap_or_default().to_string();
+        edit.finish(&base, text)?;
     }
     manifest.undone = true;
     write_manifest(&dir, &manifest)?;

@@ -24,6 +24,7 @@ use keyward_vault::{SecretValue, Vault};
 
 use crate::cli::ImportArgs;
 use crate::cmd::config_file;
+use crate::config_approval::edit;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 use crate::unlock::{Prompt, unlock};
@@ -35,7 +36,8 @@ const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 
 pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<ExitCode, CliError> {
     if args.undo {
-        return backup::undo(paths, env, args.force);
+        let edit = edit::begin(paths, env, "keyward import --undo")?;
+        return backup::undo(paths, env, args.force, edit);
     }
     let config = config_file(paths)?;
     let targets = targets::resolve(env, args.target.as_deref())?;
@@ -118,13 +120,17 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<E
         return Ok(ExitCode::SUCCESS);
     }
 
+    // Only when keyward.toml changes (`--mode run` leaves it as it is).
+    let edit = (config_before != config_after)
+        .then(|| edit::begin(paths, env, "keyward import"))
+        .transpose()?;
     store_secrets(&mut vault, &plans)?;
     let mut writes = Vec::new();
     if config_before != config_after {
         writes.push(backup::FileWrite {
             path: config.clone(),
-            before: config_before,
-            after: config_after,
+            before: config_before.clone(),
+            after: config_after.clone(),
         });
     }
     for (t, before, p) in &changed {
@@ -135,6 +141,9 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<E
         });
     }
     let dir = backup::apply(paths, &vault, &writes)?;
+    if let Some(edit) = edit {
+        edit.finish(&config_before, &config_after)?;
+    }
     println!(
         "done: {} file(s) changed; backups (sealed under the vault key) in {}",
         writes.len(),

@@ -1,0 +1,257 @@
+//! The last approved keyward.toml, kept in the data directory:
+//!
+//! - `approved/keyward.toml`: its text, as approved (it holds references,
+//!   never secret values);
+//! - `approved/keyward.toml.seal`: the SHA-256 of that text sealed under
+//!   the vault key ([`keyward_vault::sealed`], purpose `approved-config`).
+//!
+//! A copy that was edited or replaced, or a seal made under another vault,
+//! fails [`Approved::check`]. Both files are written atomically (temp file,
+//! fsync, rename), mode 0600, in a 0700 directory; the text first, so a
+//! crash between the two leaves a pair that fails the check (keyward then
+//! refuses to start until `keyward config approve`), never one that passes
+//! for something that was not approved.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use keyward_config::Paths;
+use keyward_vault::{Vault, sealed};
+use sha2::{Digest, Sha256};
+
+use crate::error::CliError;
+
+/// The seal's purpose: a blob sealed for anything else does not open here.
+const PURPOSE: &str = "approved-config";
+
+/// An approved copy is a config file: larger than this is not one.
+const MAX_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Where the approved copy lives.
+pub(crate) struct Store {
+    dir: PathBuf,
+}
+
+/// The approved copy as read from disk, not yet checked.
+pub(crate) struct Approved {
+    pub(crate) text: String,
+    seal: Option<Vec<u8>>,
+}
+
+/// Why an approved copy is not trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SealProblem {
+    Missing,
+    Mismatch,
+}
+
+impl std::fmt::Display for SealProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SealProblem::Missing => "its seal file is missing",
+            SealProblem::Mismatch => {
+                "it does not match its seal (it was changed outside keyward, or sealed under another vault)"
+            }
+        })
+    }
+}
+
+impl Store {
+    pub(crate) fn new(paths: &Paths) -> Store {
+        Store {
+            dir: paths.data_dir.join("approved"),
+        }
+    }
+
+    pub(crate) fn text_path(&self) -> PathBuf {
+        self.dir.join("keyward.toml")
+    }
+
+    fn seal_path(&self) -> PathBuf {
+        self.dir.join("keyward.toml.seal")
+    }
+
+    /// The approved copy, or `None` when nothing was ever approved here.
+    pub(crate) fn read(&self) -> Result<Option<Approved>, CliError> {
+        let Some(bytes) = read_bounded(&self.text_path())? else {
+            return Ok(None);
+        };
+        let text = String::from_utf8(bytes).map_err(|_| {
+            CliError::msg(format!(
+                "{} is not UTF-8 text: it was changed outside keyward; review keyward.toml and run `keyward config approve`",
+                self.text_path().display()
+            ))
+        })?;
+        let seal = read_bounded(&self.seal_path())?;
+        Ok(Some(Approved { text, seal }))
+    }
+
+    /// Records `text` as the approved config, sealed under `vault`'s key.
+    pub(crate) fn write(&self, vault: &Vault, text: &str) -> Result<(), CliError> {
+        let seal = sealed::seal(vault, PURPOSE, &digest(text))?;
+        create_private_dir(&self.dir)?;
+        write_atomic(&self.text_path(), text.as_bytes())?;
+        write_atomic(&self.seal_path(), &seal)
+    }
+}
+
+impl Approved {
+    /// Whether this copy is what a holder of `vault`'s key approved.
+    pub(crate) fn check(&self, vault: &Vault) -> Result<(), SealProblem> {
+        let seal = self.seal.as_deref().ok_or(SealProblem::Missing)?;
+        let opened = sealed::open(vault, PURPOSE, seal).map_err(|_| SealProblem::Mismatch)?;
+        if opened.expose() == digest(&self.text).as_slice() {
+            Ok(())
+        } else {
+            Err(SealProblem::Mismatch)
+        }
+    }
+}
+
+/// SHA-256 of a config text.
+pub(crate) fn digest(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// The first 16 hex digits of [`digest`], for the audit log and messages.
+pub(crate) fn short_hash(text: &str) -> String {
+    hex::encode(&digest(text)[..8])
+}
+
+fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, CliError> {
+    let cannot = |e: std::io::Error| CliError::msg(format!("cannot read {}: {e}", path.display()));
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(cannot(e)),
+    };
+    if meta.len() > MAX_BYTES {
+        return Err(CliError::msg(format!(
+            "{} is larger than {MAX_BYTES} bytes: it was changed outside keyward; review keyward.toml and run `keyward config approve`",
+            path.display()
+        )));
+    }
+    fs::read(path).map(Some).map_err(cannot)
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), CliError> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+        .map_err(|e| CliError::msg(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// Temp file beside `path` (0600), fsync, rename over, fsync the directory.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    let result = (|| {
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    result.map_err(|e: std::io::Error| {
+        let _ = fs::remove_file(&tmp);
+        CliError::msg(format!("cannot write {}: {e}", path.display()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward_vault::{KdfParams, SecretValue};
+
+    fn vault(dir: &Path, name: &str) -> Vault {
+        Vault::create(
+            &dir.join(name),
+            &SecretValue::new(b"pw".to_vec()),
+            KdfParams::for_tests(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_approved_copy_passes_until_it_is_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::in_dir(dir.path());
+        let v = vault(dir.path(), "vault.kw");
+        let store = Store::new(&paths);
+        assert!(store.read().unwrap().is_none());
+
+        store.write(&v, "[services]\n").unwrap();
+        let approved = store.read().unwrap().unwrap();
+        assert_eq!(approved.text, "[services]\n");
+        assert_eq!(approved.check(&v), Ok(()));
+
+        // The agent edits the approved copy to match its own edit.
+        fs::write(store.text_path(), "[services]\n# mine\n").unwrap();
+        let edited = store.read().unwrap().unwrap();
+        assert_eq!(edited.check(&v), Err(SealProblem::Mismatch));
+
+        // A seal made by another vault does not pass either.
+        let other = vault(dir.path(), "other.kw");
+        Store::new(&Paths::in_dir(&dir.path().join("x")))
+            .write(&other, "[services]\n# mine\n")
+            .unwrap();
+        let foreign = fs::read(dir.path().join("x/approved/keyward.toml.seal")).unwrap();
+        fs::write(store.seal_path(), foreign).unwrap();
+        assert_eq!(
+            store.read().unwrap().unwrap().check(&v),
+            Err(SealProblem::Mismatch)
+        );
+
+        fs::remove_file(store.seal_path()).unwrap();
+        assert_eq!(
+            store.read().unwrap().unwrap().check(&v),
+            Err(SealProblem::Missing)
+        );
+    }
+
+    /// The seal must not open for some other sealed blob of the same vault
+    /// (import keeps its backups sealed under the same key).
+    #[test]
+    fn a_seal_made_for_another_purpose_does_not_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path(), "vault.kw");
+        let store = Store::new(&Paths::in_dir(dir.path()));
+        store.write(&v, "a = 1\n").unwrap();
+        let blob = sealed::seal(&v, "import-backup:/x", &digest("a = 1\n")).unwrap();
+        fs::write(store.seal_path(), blob).unwrap();
+        assert_eq!(
+            store.read().unwrap().unwrap().check(&v),
+            Err(SealProblem::Mismatch)
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path(), "vault.kw");
+        let store = Store::new(&Paths::in_dir(dir.path()));
+        store.write(&v, "a = 1\n").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&store.dir), 0o700);
+        assert_eq!(mode(&store.text_path()), 0o600);
+        assert_eq!(mode(&store.seal_path()), 0o600);
+    }
+}
