@@ -111,7 +111,7 @@ def upstream():
         yield s
 
 
-def mcp_call(home: Home, calls, *, mode: str = "legacy", client_name: str = "pytest-agent"):
+def mcp_call(home: Home, calls, *, mode: str = "legacy", client_name: str = "pytest-agent", **client_kwargs):
     """Starts `keyward serve` under the official MCP SDK client and runs
     `calls(client)` (an async function). Returns its result."""
     from mcp import Client, StdioServerParameters
@@ -128,6 +128,7 @@ def mcp_call(home: Home, calls, *, mode: str = "legacy", client_name: str = "pyt
                 mode=mode,
                 client_info=Implementation(name=client_name, version="1.0"),
                 read_timeout_seconds=30,
+                **client_kwargs,
             ) as client:
                 return await calls(client)
 

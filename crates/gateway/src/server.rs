@@ -7,7 +7,7 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
     GetPromptResponse, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
     PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
-    ServerCapabilities, ServerConfig, Tool,
+    ResultType, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
@@ -15,9 +15,8 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use crate::pipeline::audit::printable;
 use crate::pipeline::redact::scrub_result;
 use crate::pipeline::session::{ConnectionIdentity, Session};
-use crate::pipeline::{ToolOutcome, command, http, passthrough, tool};
-use crate::tools::{self, HTTP_REQUEST, LIST_SERVICES, RUN_COMMAND};
-use crate::upstream::split_tool_name;
+use crate::pipeline::{ToolOutcome, access, command, http, passthrough, tool, workflow};
+use crate::tools::{self, HTTP_REQUEST, LIST_SERVICES, REQUEST_ACCESS, RUN_COMMAND};
 use crate::{Gateway, GatewayError};
 use std::sync::{Arc, OnceLock};
 
@@ -58,6 +57,9 @@ pub struct KeywardServer {
     shape: Shape,
     tools: Vec<Tool>,
     identity: ConnectionIdentity,
+    /// Set once this connection's peer was added to the gateway's
+    /// [`crate::upstream::ListChanged`].
+    following: Arc<OnceLock<()>>,
 }
 
 impl KeywardServer {
@@ -79,7 +81,34 @@ impl KeywardServer {
             gateway: Arc::new(OnceLock::new()),
             gate: Arc::new(tokio::sync::Mutex::new(())),
             identity: ConnectionIdentity::default(),
+            following: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// For `keyward serve --http`: each request's agent is the name of its
+    /// bearer token ([`crate::pipeline::session::AuthenticatedAgent`]),
+    /// never the client's own `clientInfo`. Make one value per session with
+    /// [`KeywardServer::for_session`].
+    pub fn authenticated(gateway: Gateway) -> Self {
+        let mut server = Self::new(gateway);
+        server.identity = ConnectionIdentity::authenticated();
+        server
+    }
+
+    /// A server for one more connection: the same gateway (upstreams, rate
+    /// limiter, audit), its own identity and `tools/list_changed` peer.
+    pub fn for_session(&self) -> Self {
+        let mut server = self.clone();
+        server.identity = self.identity.fresh();
+        server.following = Arc::new(OnceLock::new());
+        server
+    }
+
+    /// Adds this connection's peer to the gateway's list-changed
+    /// notifications, once.
+    fn follow_list_changes(&self, gw: &Gateway, peer: &rmcp::Peer<RoleServer>) {
+        self.following
+            .get_or_init(|| gw.list_changed().add_peer(peer));
     }
 
     /// The gateway, once it is ready.
@@ -92,33 +121,74 @@ impl KeywardServer {
     }
 
     /// Runs one tool call; unknown tools and bad arguments come back as
-    /// error results the agent can read, never as a crash.
+    /// error results the agent can read, never as a crash. A call waiting
+    /// for a human's answer through a 2026-07-28 client is a denial here
+    /// (see [`KeywardServer::respond`]).
     pub async fn call(&self, session: &Session, request: CallToolRequestParams) -> CallToolResult {
+        match self.respond(session, request).await {
+            Reply::Done(r) => r,
+            Reply::Input(_) => CallToolResult::error(vec![ContentBlock::text(
+                "denied: this call needs a human's confirmation",
+            )]),
+        }
+    }
+
+    async fn respond(&self, session: &Session, request: CallToolRequestParams) -> Reply {
         let gw = match self.ready().await {
             Ok(gw) => gw,
-            Err(e) => return CallToolResult::error(vec![ContentBlock::text(e.message)]),
+            Err(e) => {
+                return Reply::Done(CallToolResult::error(vec![ContentBlock::text(e.message)]));
+            }
         };
         let gw = &gw;
+        // The kill switch comes first, whatever the tool.
+        if let Some(o) = crate::pipeline::approval::locked(gw, locked_event(session, &request)) {
+            return Reply::Done(into_result(o));
+        }
         let outcome = match request.name.as_ref() {
+            REQUEST_ACCESS => access::handle(gw, session, request.arguments).await,
             LIST_SERVICES => tools::list_services(gw),
             HTTP_REQUEST => http::handle(gw, session, request.arguments).await,
             RUN_COMMAND if !gw.commands().is_empty() => {
                 command::handle(gw, session, request.arguments).await
             }
-            other => match split_tool_name(other) {
-                Some((server, tool)) if gw.servers().contains_key(server) => {
+            name if gw.workflows().contains_key(name) => {
+                workflow::run(gw, session, name, request.arguments).await
+            }
+            other => match tool::route(gw, other) {
+                Some((server, tool)) => {
                     match tool::handle(gw, session, server, tool, request.arguments).await {
-                        Ok(result) => return result,
+                        Ok(result) => return Reply::Done(result),
                         Err(outcome) => outcome,
                     }
                 }
-                _ => ToolOutcome::error(format!(
+                None => ToolOutcome::error(format!(
                     "error: unknown tool `{}`; call list_services, or list the tools again",
                     printable(other, 64)
                 )),
             },
         };
-        into_result(outcome)
+        match outcome.input_required {
+            Some(input) => Reply::Input(input),
+            None => Reply::Done(into_result(outcome)),
+        }
+    }
+}
+
+/// A tool call's answer: a result, or "ask the human and retry".
+enum Reply {
+    Done(CallToolResult),
+    Input(rmcp::model::InputRequiredResult),
+}
+
+/// The audit record of a call refused because keyward is locked.
+fn locked_event(session: &Session, request: &CallToolRequestParams) -> keyward_audit::Event {
+    keyward_audit::Event {
+        agent: session.agent.clone(),
+        kind: "tool".into(),
+        target: "keyward".into(),
+        tool: Some(printable(&request.name, 128)),
+        ..keyward_audit::Event::default()
     }
 }
 
@@ -154,8 +224,9 @@ impl ServerHandler for KeywardServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let gw = self.ready().await?;
-        gw.list_changed().set_peer(&context.peer);
+        self.follow_list_changes(&gw, &context.peer);
         let mut all = self.tools.clone();
+        all.extend(workflow::definitions(&gw));
         all.extend(tool::list_all(&gw).await);
         Ok(ListToolsResult::with_all_items(all))
     }
@@ -178,9 +249,14 @@ impl ServerHandler for KeywardServer {
     ) -> Result<ReadResourceResponse, McpError> {
         let session = self.identity.session(&context);
         let gw = self.ready().await?;
+        refuse_if_locked(&gw, &session, "resource")?;
         passthrough::read_resource(&gw, &session, &request.uri)
             .await
-            .map(Into::into)
+            .map(|mut r| {
+                // What the upstream answered is complete (see `call_tool`).
+                r.result_type = Some(ResultType::COMPLETE);
+                r.into()
+            })
     }
 
     async fn list_prompts(
@@ -201,9 +277,34 @@ impl ServerHandler for KeywardServer {
     ) -> Result<GetPromptResponse, McpError> {
         let session = self.identity.session(&context);
         let gw = self.ready().await?;
+        refuse_if_locked(&gw, &session, "prompt")?;
         passthrough::get_prompt(&gw, &session, &request.name, request.arguments)
             .await
-            .map(Into::into)
+            .map(|mut r| {
+                r.result_type = Some(ResultType::COMPLETE);
+                r.into()
+            })
+    }
+
+    /// 2026-07-28 clients hear of changes only on a `subscriptions/listen`
+    /// stream: tool-list changes are offered there (rmcp narrows this to
+    /// what the client asked for and the capabilities say).
+    fn accepted_subscription_filter(
+        &self,
+        _requested: &rmcp::model::SubscriptionFilter,
+    ) -> Option<rmcp::model::SubscriptionFilter> {
+        Some(
+            rmcp::model::SubscriptionFilter::builder()
+                .tools_list_changed()
+                .build(),
+        )
+    }
+
+    async fn listen(&self, context: rmcp::service::SubscriptionContext) -> Result<(), McpError> {
+        let gw = self.ready().await?;
+        let _open = gw.list_changed().add_subscription(context.sink().clone());
+        context.cancelled().await;
+        Ok(())
     }
 
     async fn call_tool(
@@ -212,13 +313,26 @@ impl ServerHandler for KeywardServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         // The agent's name is pinned in arrival order, before any wait.
-        let session = self.identity.session(&context);
+        let mut session = self.identity.session(&context);
+        session.asker = session.asker.with_retry(
+            request.request_state.clone(),
+            request.input_responses.clone(),
+        );
         let gw = self.ready().await?;
-        gw.list_changed().set_peer(&context.peer);
-        let result = self.call(&session, request).await;
-        // Whatever produced the result, nothing leaves unscrubbed.
-        let (result, _) = scrub_result(&gw.scrubber(), result);
-        Ok(result.into())
+        self.follow_list_changes(&gw, &context.peer);
+        self.identity.bind(gw.approvals());
+        match self.respond(&session, request).await {
+            Reply::Input(input) => Ok(CallToolResponse::InputRequired(input)),
+            Reply::Done(result) => {
+                // Whatever produced the result, nothing leaves unscrubbed.
+                let (mut result, _) = scrub_result(&gw.scrubber(), result);
+                // An upstream on an older protocol answers without
+                // `resultType`; 2026-07-28 requires it on every result (rmcp
+                // strips it again for peers of older versions).
+                result.result_type = Some(ResultType::COMPLETE);
+                Ok(result.into())
+            }
+        }
     }
 }
 
@@ -231,6 +345,20 @@ fn into_result(outcome: ToolOutcome) -> CallToolResult {
     };
     result.structured_content = outcome.structured;
     result
+}
+
+/// The kill switch for the requests that are not tool calls.
+fn refuse_if_locked(gw: &Gateway, session: &Session, kind: &str) -> Result<(), McpError> {
+    let event = keyward_audit::Event {
+        agent: session.agent.clone(),
+        kind: kind.into(),
+        target: "keyward".into(),
+        ..keyward_audit::Event::default()
+    };
+    match crate::pipeline::approval::locked(gw, event) {
+        Some(o) => Err(McpError::invalid_request(o.text, None)),
+        None => Ok(()),
+    }
 }
 
 fn not_started() -> McpError {

@@ -12,6 +12,7 @@ use crate::pipeline::route::HttpArgs;
 pub(crate) const LIST_SERVICES: &str = "list_services";
 pub(crate) const HTTP_REQUEST: &str = "http_request";
 pub(crate) const RUN_COMMAND: &str = "run_command";
+pub(crate) const REQUEST_ACCESS: &str = "request_access";
 
 pub(crate) fn definitions(with_commands: bool) -> Vec<Tool> {
     let empty = json!({"type": "object", "properties": {}, "additionalProperties": false});
@@ -36,6 +37,15 @@ pub(crate) fn definitions(with_commands: bool) -> Vec<Tool> {
             Arc::new(schema_of::<HttpArgs>()),
         )
         .with_annotations(ToolAnnotations::new().open_world(true)),
+        Tool::new(
+            REQUEST_ACCESS,
+            "Ask the user ahead for time-limited access: an HTTP service's methods and paths, \
+             tools of an upstream server (SERVER__PATTERN), or a command, for a duration, with \
+             your reason. The user approves or denies; while the grant lasts, calls it covers \
+             that the user's rules hold for confirmation go through without asking again. \
+             Calls the rules deny stay denied.",
+            Arc::new(schema_of::<crate::pipeline::access::AccessArgs>()),
+        ),
     ]
     .into_iter()
     .chain(with_commands.then(|| {

@@ -17,7 +17,14 @@ use crate::unlock::{Prompt, unlock};
 /// keyward stops with that error, before any call was made. The open vault
 /// (and so its key, in its zeroizing type) stays with the gateway, which
 /// re-reads the file when `keyward secret set`/`rotate` changed it.
-pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
+pub(crate) fn run(
+    paths: &Paths,
+    env: &ProcessEnv,
+    args: &crate::cli::ServeArgs,
+) -> Result<ExitCode, CliError> {
+    if let Some(addr) = &args.http {
+        return crate::cmd::serve_http::run(paths, env, args, addr);
+    }
     // The last approved config, not keyward.toml as it is (THREATS.md item 6).
     let approved = crate::config_approval::serving(paths)?;
     let shape = Shape::of(approved.config());
@@ -26,6 +33,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError>
         .build()
         .map_err(|e| CliError::msg(format!("cannot start the runtime: {e}")))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let handle = rt.handle().clone();
     let (served, built) = std::thread::scope(|s| {
         let builder = s.spawn(move || -> Result<(), CliError> {
             let vault = unlock(paths, env, Prompt::Never)?;
@@ -37,6 +45,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError>
             if let Some(n) = notice {
                 gateway.set_config_notice(n);
             }
+            crate::cmd::approvals::start_control(paths, &gateway, &handle);
             tracing::info!(
                 services = gateway.services().len(),
                 "keyward serving MCP on stdio"
@@ -51,6 +60,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError>
             .unwrap_or_else(|_| Err(CliError::msg("keyward's start-up failed unexpectedly")));
         (served, built)
     });
+    crate::cmd::approvals::stop_control(paths);
     match (served, built) {
         (_, Err(e)) => Err(e),
         (Err(GatewayError::NotStarted), Ok(())) => Err(CliError::msg("keyward could not start")),

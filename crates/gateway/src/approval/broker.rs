@@ -53,7 +53,7 @@ struct Pending {
 #[derive(Clone)]
 struct Settled {
     id: String,
-    session: String,
+    agent: String,
     digest: String,
     resolution: Resolution,
 }
@@ -201,7 +201,10 @@ impl Approvals {
                 Answer::Session => Some(Expiry::Session {
                     session: p.ask.session.clone(),
                 }),
-                Answer::Deny | Answer::Once => None,
+                Answer::Once => p.ask.grant_on_once.map(|d| Expiry::Time {
+                    at: expiry_after(now, d),
+                }),
+                Answer::Deny => None,
             };
             let grant = expiry.map(|expiry| {
                 let g = Grant {
@@ -224,7 +227,7 @@ impl Approvals {
             };
             st.settled.push_back(Settled {
                 id: id.to_string(),
-                session: p.ask.session.clone(),
+                agent: p.ask.agent.clone(),
                 digest: p.ask.digest.clone(),
                 resolution: resolution.clone(),
             });
@@ -238,11 +241,13 @@ impl Approvals {
         Ok(settled)
     }
 
-    /// Question `id` as seen by `session` retrying the call `digest`.
-    pub fn lookup(&self, id: &str, session: &str, digest: &str) -> Lookup {
+    /// Question `id` as seen by `agent` retrying the call `digest`. Bound
+    /// to the agent, not the connection: a 2026-07-28 client over HTTP may
+    /// retry on a new connection (the protocol is stateless there).
+    pub fn lookup(&self, id: &str, agent: &str, digest: &str) -> Lookup {
         let st = self.state();
         if let Some(p) = st.pending.get(id) {
-            if p.ask.session == session && p.ask.digest == digest {
+            if p.ask.agent == agent && p.ask.digest == digest {
                 return Lookup::Pending(Asked {
                     question: p.question.clone(),
                     rx: p.done.subscribe(),
@@ -253,7 +258,7 @@ impl Approvals {
         match st
             .settled
             .iter()
-            .find(|s| s.id == id && s.session == session && s.digest == digest)
+            .find(|s| s.id == id && s.agent == agent && s.digest == digest)
         {
             Some(s) => Lookup::Settled(s.resolution.clone()),
             None => Lookup::Unknown,
@@ -383,6 +388,7 @@ mod tests {
                 paths: vec![PathPattern::parse("/v1/refunds").expect("p")],
             },
             digest: "d1".into(),
+            grant_on_once: None,
         }
     }
 
@@ -449,17 +455,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn lookup_is_bound_to_the_session_and_the_call() {
+    async fn lookup_is_bound_to_the_agent_and_the_call() {
         let (a, _) = approvals();
         let asked = a.ask(ask("s1")).expect("asked");
         let id = asked.question.id.clone();
-        assert!(matches!(a.lookup(&id, "s1", "d1"), Lookup::Pending(_)));
-        assert!(matches!(a.lookup(&id, "s2", "d1"), Lookup::Unknown));
-        assert!(matches!(a.lookup(&id, "s1", "other"), Lookup::Unknown));
+        assert!(matches!(a.lookup(&id, "claude", "d1"), Lookup::Pending(_)));
+        assert!(matches!(a.lookup(&id, "cursor", "d1"), Lookup::Unknown));
+        assert!(matches!(a.lookup(&id, "claude", "other"), Lookup::Unknown));
         a.answer(&id, Answer::Session, Channel::Elicitation)
             .expect("answered");
-        assert!(matches!(a.lookup(&id, "s1", "d1"), Lookup::Settled(_)));
-        assert!(matches!(a.lookup(&id, "s2", "d1"), Lookup::Unknown));
+        assert!(matches!(a.lookup(&id, "claude", "d1"), Lookup::Settled(_)));
+        assert!(matches!(a.lookup(&id, "cursor", "d1"), Lookup::Unknown));
         // A session grant ends with its session.
         let post = Method::parse("POST").expect("m");
         let path = NormalizedPath::parse("/v1/refunds").expect("p");

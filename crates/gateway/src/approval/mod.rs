@@ -24,4 +24,5 @@ pub use broker::{AnswerError, Approvals, Asked, Lookup};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use notify::notify_desktop;
 pub use passphrase::{PassphraseCheck, PassphraseError};
+pub(crate) use question::human_duration;
 pub use question::{Answer, Ask, Channel, Question, Resolution};

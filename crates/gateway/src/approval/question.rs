@@ -117,6 +117,9 @@ pub struct Ask {
     /// Binds the answer to this exact call: an MCP client that retries with
     /// the answer (2026-07-28) must retry the same call.
     pub digest: String,
+    /// For a `request_access` question: "allow once" grants the scope for
+    /// this long (what the agent asked for).
+    pub grant_on_once: Option<Duration>,
 }
 
 /// A question as the channels show it. Free of secrets: every text in it

@@ -231,7 +231,7 @@ pub async fn ask_human(
         responses,
     } = &session.asker
     {
-        let resolution = match gw.approvals().lookup(id, &session.id, &ask.digest) {
+        let resolution = match gw.approvals().lookup(id, &session.agent, &ask.digest) {
             Lookup::Settled(r) => Some(r),
             Lookup::Pending(mut asked) => {
                 match responses.as_ref().and_then(|r| r.get(elicit::INPUT_KEY)) {

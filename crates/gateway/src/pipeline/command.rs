@@ -6,14 +6,15 @@ use std::time::Instant;
 
 use keyward_audit::Event;
 use keyward_connectors::exec::{ExecOutput, ExecSpec, run};
-use keyward_policy::{Action, evaluate_command};
+use keyward_policy::{Action, GrantScope, GrantTarget, evaluate_command};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::session::Session;
-use super::{ToolOutcome, audit};
+use super::{ToolOutcome, approval, audit};
 use crate::Gateway;
+use crate::approval::Ask;
 
 /// Arguments of the `run_command` tool.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -30,6 +31,10 @@ pub struct CommandArgs {
     /// Absolute working directory.
     #[serde(default)]
     pub cwd: Option<String>,
+    /// Why you run this, in a sentence. Shown to the user when a rule asks
+    /// for their confirmation; not passed to the program.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 pub async fn handle(
@@ -97,13 +102,7 @@ pub async fn handle(
         Action::Deny => {
             return audit::refuse(gw, event, "deny", rule, &verdict.decision.explain(&what));
         }
-        Action::Confirm => {
-            let msg = format!(
-                "denied: {what} needs a human's confirmation, and this keyward cannot ask for one yet"
-            );
-            return audit::refuse(gw, event, "confirm", rule, &msg);
-        }
-        Action::Allow => {}
+        Action::Confirm | Action::Allow => {}
     }
     if let Some(rate) = &rt.command.rate {
         let key = format!("command:{}", args.command);
@@ -116,7 +115,19 @@ pub async fn handle(
             return audit::refuse(gw, event, "rate_limited", rule, &msg);
         }
     }
-    event.rule = rule;
+    event.rule = rule.clone();
+
+    // approval: a human says yes (or a grant already did).
+    if verdict.decision.action == Action::Confirm {
+        let ask = ask_command(gw, session, &args, rule);
+        let target = GrantTarget::Command {
+            command: &args.command,
+        };
+        match approval::confirm(gw, session, target, ask, &event).await {
+            Ok(approved) => approved.mark(&mut event),
+            Err(held) => return held.into_outcome(),
+        }
+    }
     event.decision = "allow".into();
 
     // audit, ahead: a call that could not be recorded is not made.
@@ -203,6 +214,38 @@ fn render(gw: &Gateway, out: ExecOutput, event: &mut Event) -> (ToolOutcome, usi
         is_error: failed,
         text,
         structured: Some(structured),
+        input_required: None,
     };
     (outcome, n1 + n2)
+}
+
+/// The question for a held command. "Allow for a while" grants this
+/// command (its deny rules still hold).
+fn ask_command(gw: &Gateway, session: &Session, args: &CommandArgs, rule: Option<String>) -> Ask {
+    let argv = serde_json::to_string(&args.args).unwrap_or_default();
+    let (shown, _) = super::redact::scrub_text(gw, &args.args.join(" "));
+    let mut parts: Vec<&[u8]> = vec![b"command", args.command.as_bytes(), argv.as_bytes()];
+    parts.push(args.stdin.as_deref().unwrap_or_default().as_bytes());
+    parts.push(args.cwd.as_deref().unwrap_or_default().as_bytes());
+    Ask {
+        agent: session.agent.clone(),
+        session: session.id.clone(),
+        kind: "command",
+        target: format!(
+            "command: {} {}",
+            args.command,
+            audit::printable(&shown, 300)
+        ),
+        rule,
+        preview: args
+            .stdin
+            .as_deref()
+            .and_then(|s| approval::preview(gw, &Value::String(format!("stdin: {s}")))),
+        reason: approval::reason(gw, args.reason.as_deref()),
+        scope: GrantScope::Command {
+            command: args.command.clone(),
+        },
+        digest: approval::digest(&parts),
+        grant_on_once: None,
+    }
 }

@@ -10,9 +10,11 @@ use serde_json::{Map, Value, json};
 
 use super::redact::Scrubbed;
 use super::session::Session;
-use super::{ToolOutcome, audit, policy, redact, route, upstream};
+use super::{ToolOutcome, approval, audit, policy, redact, route, upstream};
 use crate::Gateway;
+use crate::approval::Ask;
 use crate::live::Refetch;
+use keyward_policy::{GrantScope, GrantTarget};
 
 pub async fn handle(
     gw: &Gateway,
@@ -40,13 +42,27 @@ pub async fn handle(
     event.path = Some(target.path.as_str().to_string());
 
     // policy: may it?
-    let rule = match policy::check_http(gw, &session.agent, &target) {
-        Ok(rule) => rule,
+    let passed = match policy::check_http(gw, &session.agent, &target) {
+        Ok(p) => p,
         Err(denial) => {
             return audit::refuse(gw, event, denial.decision, denial.rule, &denial.message);
         }
     };
-    event.rule = rule;
+    event.rule = passed.rule.clone();
+
+    // approval: a human says yes (or a grant already did).
+    if passed.confirm {
+        let ask = ask_http(gw, session, &target, &passed);
+        let grant_target = GrantTarget::Http {
+            service: &target.service,
+            method: &target.method,
+            path: &target.path,
+        };
+        match approval::confirm(gw, session, grant_target, ask, &event).await {
+            Ok(approved) => approved.mark(&mut event),
+            Err(held) => return held.into_outcome(),
+        }
+    }
     event.decision = "allow".into();
 
     // audit, ahead: a call that could not be recorded is not made.
@@ -94,6 +110,67 @@ pub async fn handle(
         return ToolOutcome::error(audit::AUDIT_FAILED);
     }
     render(scrubbed, &sent.dropped_headers)
+}
+
+/// The question for a held HTTP call. "Allow for a while" grants this
+/// method on the paths of the rule that asked.
+fn ask_http(
+    gw: &Gateway,
+    session: &Session,
+    target: &route::HttpTarget,
+    passed: &policy::Passed,
+) -> Ask {
+    let rule = passed
+        .rule_index
+        .and_then(|i| gw.services().get(&target.service)?.service.rules.get(i));
+    let scope = GrantScope::Http {
+        service: target.service.clone(),
+        methods: Some(vec![target.method.clone()]),
+        paths: match rule {
+            Some(r) => r.paths.clone(),
+            None => keyward_policy::PathPattern::parse(target.path.as_str())
+                .map(|p| vec![p])
+                .unwrap_or_default(),
+        },
+    };
+    let body = target.body.as_deref().unwrap_or_default();
+    let query = target.query.as_deref().unwrap_or_default();
+    let params: Vec<u8> = target
+        .query_params
+        .iter()
+        .flat_map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes(), b"&"].concat())
+        .collect();
+    let mut shown = format!("{} {}", target.method.as_str(), target.path.as_str());
+    if !query.is_empty() {
+        shown.push('?');
+        shown.push_str(query);
+    }
+    let preview = match std::str::from_utf8(body) {
+        Ok("") => None,
+        Ok(text) => approval::preview(gw, &Value::String(text.to_string())),
+        Err(_) => Some(format!("[{} bytes of binary body]", body.len())),
+    };
+    let (shown, _) = redact::scrub_text(gw, &shown);
+    Ask {
+        agent: session.agent.clone(),
+        session: session.id.clone(),
+        kind: "http",
+        target: format!("{}: {}", target.service, audit::printable(&shown, 300)),
+        rule: passed.rule.clone(),
+        preview,
+        reason: approval::reason(gw, target.reason.as_deref()),
+        scope,
+        digest: approval::digest(&[
+            b"http",
+            target.service.as_bytes(),
+            target.method.as_str().as_bytes(),
+            target.path.as_str().as_bytes(),
+            query.as_bytes(),
+            &params,
+            body,
+        ]),
+        grant_on_once: None,
+    }
 }
 
 fn render(s: Scrubbed, dropped: &[String]) -> ToolOutcome {

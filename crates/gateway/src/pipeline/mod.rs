@@ -1,5 +1,7 @@
 //! The request pipeline, one module a stage, in the order a call walks it.
 
+pub mod access;
+pub mod approval;
 pub mod audit;
 pub mod inject;
 pub mod inject_upstreams;
@@ -14,5 +16,6 @@ pub mod http;
 mod outcome;
 pub mod passthrough;
 pub mod tool;
+pub mod workflow;
 
 pub use outcome::ToolOutcome;

@@ -9,18 +9,25 @@ use crate::Gateway;
 /// are told.
 #[derive(Debug)]
 pub struct Denial {
-    /// `deny`, `confirm` (held, and for now refused) or `rate_limited`.
+    /// `deny` or `rate_limited`.
     pub decision: &'static str,
     pub rule: Option<String>,
     pub message: String,
 }
 
-/// Returns the rule that allowed the call, or why it may not proceed.
-pub fn check_http(
-    gw: &Gateway,
-    agent: &str,
-    target: &HttpTarget,
-) -> Result<Option<String>, Denial> {
+/// What the policy stage lets through: the deciding rule, and whether a
+/// human must confirm the call first (see [`super::approval`]).
+#[derive(Debug)]
+pub struct Passed {
+    pub rule: Option<String>,
+    /// Index of the deciding rule in the service's rules.
+    pub rule_index: Option<usize>,
+    pub confirm: bool,
+}
+
+/// The decision for the call, rate limits included; a `confirm` call is
+/// held against the rate budget before anyone is asked.
+pub fn check_http(gw: &Gateway, agent: &str, target: &HttpTarget) -> Result<Passed, Denial> {
     let Some(svc) = gw.services().get(&target.service) else {
         return Err(Denial {
             decision: "deny",
@@ -31,38 +38,41 @@ pub fn check_http(
     let verdict = evaluate_http(&svc.service.rules, &target.method, &target.path);
     let what = target.describe();
     let rule_text = verdict.decision.rule.as_ref().map(|r| r.text.clone());
-    match verdict.decision.action {
-        Action::Deny => Err(Denial {
-            decision: "deny",
-            rule: rule_text,
-            message: verdict.decision.explain(&what),
-        }),
-        Action::Confirm => Err(Denial {
-            decision: "confirm",
-            rule: rule_text,
-            message: format!(
-                "denied: {what} needs a human's confirmation, and this keyward cannot ask for one yet ({})",
-                explain_rule(&verdict.decision)
-            ),
-        }),
-        Action::Allow => {
-            for (index, rate) in &verdict.rates {
-                let key = format!("{}#rule{}", target.service, index + 1);
-                if let Err(retry) = gw.limiter().check(agent, &key, rate) {
-                    return Err(Denial {
-                        decision: "rate_limited",
-                        rule: rule_text,
-                        message: format!(
-                            "rate limited: rule #{} allows {rate} per agent; retry in {:.1}s",
-                            index + 1,
-                            retry.0.as_secs_f64()
-                        ),
-                    });
-                }
-            }
-            Ok(rule_text)
+    let confirm = match verdict.decision.action {
+        Action::Deny => {
+            return Err(Denial {
+                decision: "deny",
+                rule: rule_text,
+                message: verdict.decision.explain(&what),
+            });
+        }
+        Action::Confirm => true,
+        Action::Allow => false,
+    };
+    for (index, rate) in &verdict.rates {
+        let key = format!("{}#rule{}", target.service, index + 1);
+        if let Err(retry) = gw.limiter().check(agent, &key, rate) {
+            return Err(Denial {
+                decision: "rate_limited",
+                rule: rule_text,
+                message: format!(
+                    "rate limited: rule #{} allows {rate} per agent; retry in {:.1}s",
+                    index + 1,
+                    retry.0.as_secs_f64()
+                ),
+            });
         }
     }
+    Ok(Passed {
+        rule: rule_text,
+        rule_index: verdict.decision.rule.as_ref().map(|r| r.index),
+        confirm,
+    })
+}
+
+/// The rule that decided, as the question shows it.
+pub fn rule_ref(d: &Decision) -> String {
+    explain_rule(d)
 }
 
 fn explain_rule(d: &Decision) -> String {

@@ -33,6 +33,10 @@ pub struct HttpArgs {
     /// JSON request body; sent with `Content-Type: application/json`.
     #[serde(default)]
     pub json: Option<Value>,
+    /// Why you make this call, in a sentence. Shown to the user when a rule
+    /// asks for their confirmation; never sent upstream.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// A routed HTTP call: the service exists, the method is a method, the path
@@ -47,6 +51,8 @@ pub struct HttpTarget {
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
     pub json: bool,
+    /// The agent's stated reason (for a confirmation question only).
+    pub reason: Option<String>,
 }
 
 impl HttpTarget {
@@ -146,5 +152,6 @@ pub fn route_http(
         headers: args.headers.unwrap_or_default().into_iter().collect(),
         body,
         json,
+        reason: args.reason,
     })
 }

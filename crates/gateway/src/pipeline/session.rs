@@ -6,29 +6,149 @@
 //! kept for the whole connection. On 2026-07-28 sessions `clientInfo` rides
 //! on every request's `_meta`; without pinning, an agent could name itself
 //! anew on each call and get a fresh rate budget every time.
+//!
+//! On `keyward serve --http` the agent is authenticated: each request
+//! carries a bearer token, and the HTTP front puts the token's agent name
+//! ([`AuthenticatedAgent`]) in the request's extensions. That name is the
+//! session's agent; `clientInfo` is not consulted at all.
 
 use std::sync::{Arc, OnceLock};
 
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+pub use super::approval::Asker;
+use crate::approval::Approvals;
+
+#[derive(Clone, Debug)]
 pub struct Session {
     pub agent: String,
+    /// This connection (an MCP session): grants "until the end of the
+    /// session" are bound to it.
+    pub id: String,
+    /// How a `confirm` can ask the human at this client.
+    pub asker: Asker,
 }
 
-/// The identity of one connection, fixed by its first request.
+/// The agent an HTTP request authenticated as: the name of its bearer
+/// token. Only the HTTP front inserts it (into the request's
+/// `http::request::Parts` extensions, which rmcp hands to the handler).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticatedAgent(pub String);
+
+/// The identity of one connection, fixed by its first request — or, for
+/// an authenticated connection, by each request's token.
 #[derive(Clone, Debug, Default)]
 pub struct ConnectionIdentity {
     agent: Arc<OnceLock<String>>,
+    authenticated: bool,
+    id: SessionId,
 }
 
+/// A random id per connection. When the last handle of a connection goes
+/// (rmcp drops the service when the session ends), its "until the end of
+/// the session" grants end with it.
+#[derive(Clone, Debug)]
+struct SessionId(Arc<SessionEnd>);
+
+#[derive(Debug)]
+struct SessionEnd {
+    id: String,
+    approvals: OnceLock<Approvals>,
+}
+
+impl Drop for SessionEnd {
+    fn drop(&mut self) {
+        if let Some(a) = self.approvals.get() {
+            a.end_session(&self.id);
+        }
+    }
+}
+
+impl Default for SessionId {
+    fn default() -> Self {
+        let mut b = [0u8; 8];
+        let _ = getrandom::fill(&mut b);
+        SessionId(Arc::new(SessionEnd {
+            id: hex::encode(b),
+            approvals: OnceLock::new(),
+        }))
+    }
+}
+
+/// The name a request of an authenticated connection carries when it has
+/// none (never, behind the HTTP front's 401; a fixed label, not a budget
+/// the client can choose).
+pub const UNAUTHENTICATED: &str = "unauthenticated";
+
 impl ConnectionIdentity {
+    /// For `keyward serve --http`: the agent is the request's
+    /// [`AuthenticatedAgent`], whatever `clientInfo` says.
+    pub fn authenticated() -> ConnectionIdentity {
+        ConnectionIdentity {
+            agent: Arc::default(),
+            authenticated: true,
+            id: SessionId::default(),
+        }
+    }
+
+    /// The same kind of identity, with nothing pinned yet (for a new
+    /// connection).
+    pub fn fresh(&self) -> ConnectionIdentity {
+        ConnectionIdentity {
+            agent: Arc::default(),
+            authenticated: self.authenticated,
+            id: SessionId::default(),
+        }
+    }
+
     pub fn session(&self, ctx: &RequestContext<RoleServer>) -> Session {
-        let claimed = ctx
-            .client_info()
-            .map(|i| format!("{} {}", i.name, i.version));
-        self.session_for(claimed.as_deref())
+        let mut session = if self.authenticated {
+            let parts = ctx.extensions.get::<axum::http::request::Parts>();
+            let agent = parts.and_then(|p| p.extensions.get::<AuthenticatedAgent>());
+            // A 2026-07-28 request has no session (and gets a server value
+            // of its own): its "session" is its agent's, for as long as the
+            // service runs, so that an input_required retry finds its
+            // question.
+            let stateless = parts.is_some_and(|p| !p.headers.contains_key("mcp-session-id"));
+            self.authenticated_session(agent, stateless)
+        } else {
+            let claimed = ctx
+                .client_info()
+                .map(|i| format!("{} {}", i.name, i.version));
+            self.session_for(claimed.as_deref())
+        };
+        session.asker = Asker::of(ctx);
+        session
+    }
+
+    /// This connection's id.
+    pub fn id(&self) -> &str {
+        &self.id.0.id
+    }
+
+    /// Ends this connection's session grants in `approvals` when the
+    /// connection ends.
+    pub fn bind(&self, approvals: &Approvals) {
+        let _ = self.id.0.approvals.set(approvals.clone());
+    }
+
+    fn authenticated_session(
+        &self,
+        agent: Option<&AuthenticatedAgent>,
+        stateless: bool,
+    ) -> Session {
+        let agent = agent.map_or_else(|| UNAUTHENTICATED.to_string(), |a| sanitize(&a.0));
+        let id = if stateless {
+            format!("agent:{agent}")
+        } else {
+            self.id.0.id.clone()
+        };
+        Session {
+            agent,
+            id,
+            asker: Asker::Nobody,
+        }
     }
 
     /// The session for a request claiming `claimed`; the first claim wins.
@@ -38,6 +158,8 @@ impl ConnectionIdentity {
             .get_or_init(|| sanitize(claimed.unwrap_or("unknown")));
         Session {
             agent: agent.clone(),
+            id: self.id.0.id.clone(),
+            asker: Asker::Nobody,
         }
     }
 }
@@ -56,7 +178,51 @@ pub fn sanitize(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{ConnectionIdentity, sanitize};
+    use super::{AuthenticatedAgent, ConnectionIdentity, UNAUTHENTICATED, sanitize};
+
+    #[tokio::test]
+    async fn session_grants_end_when_the_connection_does() {
+        use crate::approval::{Answer, Approvals, Ask, Channel, SystemClock};
+        use keyward_policy::{GrantScope, GrantTarget};
+        use std::sync::Arc;
+
+        let approvals = Approvals::new(std::time::Duration::from_secs(60), Arc::new(SystemClock));
+        let conn = ConnectionIdentity::default();
+        conn.bind(&approvals);
+        let other = ConnectionIdentity::default();
+        assert_ne!(conn.id(), other.id(), "each connection has its own id");
+        let session = conn.session_for(Some("claude"));
+        let asked = approvals
+            .ask(Ask {
+                agent: session.agent.clone(),
+                session: session.id.clone(),
+                kind: "command",
+                target: "command: gh".into(),
+                rule: None,
+                preview: None,
+                reason: None,
+                scope: GrantScope::Command {
+                    command: "gh".into(),
+                },
+                digest: "d".into(),
+                grant_on_once: None,
+            })
+            .expect("asked");
+        approvals
+            .answer(&asked.question.id, Answer::Session, Channel::Cli)
+            .expect("answered");
+        let gh = GrantTarget::Command { command: "gh" };
+        assert!(approvals.covering("claude", &session.id, &gh).is_some());
+        let kept = conn.clone();
+        drop(conn);
+        assert_eq!(
+            approvals.grants().len(),
+            1,
+            "a clone still holds the connection"
+        );
+        drop(kept);
+        assert!(approvals.grants().is_empty());
+    }
 
     #[test]
     fn the_first_name_sticks_for_the_connection() {
@@ -64,6 +230,29 @@ mod tests {
         assert_eq!(id.session_for(Some("claude 1.0")).agent, "claude 1.0");
         assert_eq!(id.session_for(Some("someone-else 2")).agent, "claude 1.0");
         assert_eq!(id.session_for(None).agent, "claude 1.0");
+    }
+
+    #[test]
+    fn an_authenticated_connection_takes_each_requests_agent() {
+        let id = ConnectionIdentity::authenticated();
+        let a = AuthenticatedAgent("claude".into());
+        let b = AuthenticatedAgent("cursor".into());
+        assert_eq!(id.authenticated_session(Some(&a), false).agent, "claude");
+        assert_eq!(id.authenticated_session(Some(&b), false).agent, "cursor");
+        assert_eq!(id.authenticated_session(None, false).agent, UNAUTHENTICATED);
+        // A session's requests share its id; stateless requests share their agent's.
+        assert_eq!(id.authenticated_session(Some(&a), false).id, id.id());
+        assert_eq!(id.authenticated_session(Some(&a), true).id, "agent:claude");
+        assert_eq!(
+            id.fresh().authenticated_session(Some(&a), true).id,
+            "agent:claude"
+        );
+        assert_ne!(
+            id.fresh().authenticated_session(Some(&a), false).id,
+            id.id()
+        );
+        assert!(id.fresh().authenticated);
+        assert!(!ConnectionIdentity::default().fresh().authenticated);
     }
 
     #[test]

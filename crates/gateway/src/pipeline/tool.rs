@@ -5,21 +5,25 @@ use std::time::Instant;
 
 use futures::future::join_all;
 use keyward_audit::Event;
-use keyward_policy::{Action, evaluate_tool};
+use keyward_policy::{Action, GrantScope, GrantTarget, NamePattern, evaluate_tool};
 use rmcp::model::{CallToolResult, ContentBlock, Tool};
 use serde_json::{Map, Value};
 
 use super::session::Session;
 use super::{ToolOutcome, audit};
 use crate::Gateway;
-use crate::upstream::{Catalog, CatalogEntry, ServerRuntime};
+use crate::approval::Ask;
+use crate::upstream::{Catalog, CatalogEntry, ServerRuntime, route_tool_name, unprefixed_collides};
 
 /// Lists (again, if stale) every upstream's tools; a server that cannot be
 /// started is left out of the list, with a warning in keyward's log.
 pub async fn list_all(gw: &Gateway) -> Vec<Tool> {
     let lists = join_all(gw.servers().iter().map(|(name, rt)| async move {
         match ensure_catalog(gw, rt).await {
-            Ok(()) => rt.catalog().exposed(name),
+            Ok(()) if rt.server.prefix => rt.catalog().exposed(name),
+            Ok(()) => rt
+                .catalog()
+                .exposed_unprefixed(name, |t| unprefixed_taken(gw, t)),
             Err(e) => {
                 // The error quotes the child's last stderr lines, scrubbed
                 // only of its own values so far.
@@ -31,6 +35,28 @@ pub async fn list_all(gw: &Gateway) -> Vec<Tool> {
     }))
     .await;
     lists.into_iter().flatten().collect()
+}
+
+/// The server and tool an agent-facing tool name means (see
+/// [`route_tool_name`]): `SERVER__TOOL`, or a tool of the server mounted
+/// without a prefix.
+pub fn route<'g, 'n>(gw: &'g Gateway, name: &'n str) -> Option<(&'g str, &'n str)> {
+    route_tool_name(
+        name,
+        gw.servers()
+            .iter()
+            .map(|(n, rt)| (n.as_str(), rt.server.prefix)),
+    )
+}
+
+/// Whether a tool of the unprefixed server may not be listed under `name`:
+/// keyward's own tool, a workflow, or another server's `SERVER__TOOL`.
+fn unprefixed_taken(gw: &Gateway, name: &str) -> bool {
+    unprefixed_collides(
+        name,
+        |n| keyward_config::RESERVED_TOOL_NAMES.contains(&n) || gw.workflows().contains_key(n),
+        |s| gw.servers().get(s).is_some_and(|rt| rt.server.prefix),
+    )
 }
 
 /// Lists the server's tools if its catalog was never built or went stale.
@@ -84,14 +110,9 @@ pub async fn handle(
             let msg = verdict.decision.explain(&what);
             return Err(audit::refuse(gw, event, "deny", rule, &msg));
         }
-        Action::Confirm => {
-            let msg = format!(
-                "denied: {what} needs a human's confirmation, and this keyward cannot ask for one yet"
-            );
-            return Err(audit::refuse(gw, event, "confirm", rule, &msg));
-        }
-        Action::Allow => {}
+        Action::Confirm | Action::Allow => {}
     }
+    let confirm = verdict.decision.action == Action::Confirm;
     for (index, rate) in &verdict.rates {
         let key = format!("{server}__{tool}#rule{}", index + 1);
         if let Err(retry) = gw.limiter().check(&session.agent, &key, rate) {
@@ -130,7 +151,20 @@ pub async fn handle(
         }
         Some(CatalogEntry::Exposed(_)) => {}
     }
-    event.rule = rule;
+    event.rule = rule.clone();
+
+    // approval: a human says yes (or a grant already did).
+    if confirm {
+        let ask = match ask_tool(gw, session, server, tool, rule.clone(), args.as_ref()) {
+            Ok(a) => a,
+            Err(msg) => return Err(audit::refuse(gw, event, "error", rule, &msg)),
+        };
+        let target = GrantTarget::Tool { server, tool };
+        match super::approval::confirm(gw, session, target, ask, &event).await {
+            Ok(approved) => approved.mark(&mut event),
+            Err(held) => return Err(held.into_outcome()),
+        }
+    }
     event.decision = "allow".into();
 
     // audit, ahead: a call that could not be recorded is not made.
@@ -159,6 +193,55 @@ pub async fn handle(
         return Err(ToolOutcome::error(audit::AUDIT_FAILED));
     }
     Ok(result)
+}
+
+/// The question for a held tool call. "Allow for a while" grants this one
+/// tool of this server.
+fn ask_tool(
+    gw: &Gateway,
+    session: &Session,
+    server: &str,
+    tool: &str,
+    rule: Option<String>,
+    args: Option<&Map<String, Value>>,
+) -> Result<Ask, String> {
+    let args_text = args
+        .map(|a| Value::Object(a.clone()).to_string())
+        .unwrap_or_default();
+    // A grant covers exactly this tool: a name with glob characters (or
+    // one no pattern can spell) cannot be confirmed.
+    let tools = match NamePattern::parse(tool) {
+        Ok(p) if !tool.contains(['*', '?']) => p,
+        _ => {
+            return Err(format!(
+                "error: the tool name `{}` cannot be confirmed",
+                audit::printable(tool, 64)
+            ));
+        }
+    };
+    Ok(Ask {
+        agent: session.agent.clone(),
+        session: session.id.clone(),
+        kind: "tool",
+        target: format!("{server}: tool {}", audit::printable(tool, 128)),
+        rule,
+        preview: super::approval::preview(gw, &Value::String(args_text.clone())),
+        reason: args
+            .and_then(|a| a.get("reason"))
+            .and_then(Value::as_str)
+            .and_then(|r| super::approval::reason(gw, Some(r))),
+        scope: GrantScope::Tool {
+            server: server.to_string(),
+            tools,
+        },
+        digest: super::approval::digest(&[
+            b"tool",
+            server.as_bytes(),
+            tool.as_bytes(),
+            args_text.as_bytes(),
+        ]),
+        grant_on_once: None,
+    })
 }
 
 fn first_text(r: &CallToolResult) -> Option<String> {
