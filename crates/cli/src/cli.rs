@@ -34,8 +34,20 @@ pub(crate) enum Command {
         method: String,
         path: String,
     },
-    /// Run the MCP server on stdin/stdout (put this in your MCP client's config).
-    Serve,
+    /// Run the MCP server on stdin/stdout (put this in your MCP client's config);
+    /// with --http, run it as one service for all your agents.
+    #[command(after_help = SERVE_EXAMPLE)]
+    Serve(ServeArgs),
+    /// Make, list and revoke the bearer tokens agents use with `keyward serve --http`.
+    #[command(subcommand)]
+    Agent(AgentCmd),
+    /// A stdio MCP server that forwards to the running `keyward serve --http`
+    /// (starting it if needed), for clients that only spawn stdio servers.
+    ///
+    /// The agent token comes from KEYWARD_AGENT_TOKEN (put it in the client
+    /// config's `env`) or --token-file; never an argument.
+    #[command(after_help = CONNECT_EXAMPLE)]
+    Connect(ConnectArgs),
     /// Check the config, every secret reference, the vault, the audit log,
     /// the OS credential store and OpenBao/Vault; exit 1 if anything is broken.
     Doctor,
@@ -81,6 +93,57 @@ pub(crate) enum Command {
     /// not be scanned, else 0.
     #[command(after_help = SCAN_EXAMPLE)]
     Scan(ScanArgs),
+    /// List the calls waiting for a human's confirmation (`confirm` rules),
+    /// in every running keyward.
+    Approvals,
+    /// Approve a waiting call: once, or for a while (which creates a grant
+    /// for the same scope). Needs the vault passphrase.
+    #[command(after_help = APPROVE_EXAMPLE)]
+    Approve {
+        /// The question's id, from `keyward approvals`.
+        id: String,
+        /// Also allow what the question would grant, for this long (5m, 1h).
+        #[arg(long = "for", value_name = "DURATION")]
+        for_: Option<String>,
+        /// Also allow it until the agent's session ends.
+        #[arg(long)]
+        session: bool,
+    },
+    /// Deny a waiting call.
+    Deny {
+        /// The question's id, from `keyward approvals`.
+        id: String,
+    },
+    /// List the grants in force; `keyward grants revoke ID|--all` ends them.
+    Grants(GrantsArgs),
+    /// The kill switch: deny every call, in every running keyward (and any
+    /// started later), until `keyward unlock`. Calls waiting for approval
+    /// are denied at once.
+    Lock,
+    /// Lift `keyward lock`. Needs the vault passphrase.
+    Unlock,
+}
+
+const APPROVE_EXAMPLE: &str = "Examples:
+  keyward approvals                 # what is waiting, with ids
+  keyward approve 3f9c2a1b77d04e10  # this call only
+  keyward approve 3f9c2a1b77d04e10 --for 1h
+  keyward deny 3f9c2a1b77d04e10";
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct GrantsArgs {
+    #[command(subcommand)]
+    pub action: Option<GrantsAction>,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum GrantsAction {
+    /// End a grant now (or every grant with --all).
+    Revoke {
+        id: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 const SCAN_EXAMPLE: &str = "Examples:
@@ -157,6 +220,61 @@ pub(crate) struct RunArgs {
         allow_hyphen_values = true
     )]
     pub(crate) command: Vec<OsString>,
+}
+
+const SERVE_EXAMPLE: &str = "Examples:
+  keyward serve                       # stdio, for one MCP client that starts it
+  keyward serve --http                # http://127.0.0.1:8717/mcp for every agent with a token
+  keyward serve --http 127.0.0.1:9000";
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// Serve MCP over Streamable HTTP at http://ADDR/mcp instead of stdio
+    /// (ADDR defaults to 127.0.0.1:8717). Agents authenticate with tokens
+    /// from `keyward agent add`.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = "127.0.0.1:8717"
+    )]
+    pub(crate) http: Option<String>,
+    /// With --http: allow an address that is not loopback (plain HTTP: tokens
+    /// and answers cross the network unencrypted).
+    #[arg(long, requires = "http")]
+    pub(crate) allow_remote: bool,
+    /// With --allow-remote: another host name clients use for the service
+    /// (checked against Host and Origin). Repeatable.
+    #[arg(long = "allowed-host", value_name = "HOST", requires = "allow_remote")]
+    pub(crate) allowed_hosts: Vec<String>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AgentCmd {
+    /// Make a token for a new agent; it is printed once (only its hash is kept).
+    Add { name: String },
+    /// List the agents: names and when they were added (never tokens).
+    List,
+    /// Revoke an agent's token; a running service refuses it from its next request on.
+    Rm { name: String },
+}
+
+const CONNECT_EXAMPLE: &str = r#"Example, in an MCP client's config:
+  "command": "keyward",
+  "args": ["connect"],
+  "env": {"KEYWARD_AGENT_TOKEN": "kwa_..."}"#;
+
+#[derive(Args)]
+pub(crate) struct ConnectArgs {
+    /// Read the agent token from this file (first line) instead of KEYWARD_AGENT_TOKEN.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) token_file: Option<PathBuf>,
+    /// Where to start the service when none is running (default 127.0.0.1:8717).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) addr: Option<String>,
+    /// Never start a service; fail when none is running.
+    #[arg(long)]
+    pub(crate) no_start: bool,
 }
 
 #[derive(Subcommand)]

@@ -9,8 +9,10 @@
 //! reads top to bottom in that order.
 
 pub mod approval;
+pub mod control;
 mod error;
 mod gateway;
+pub mod http;
 pub mod live;
 pub mod pipeline;
 mod server;

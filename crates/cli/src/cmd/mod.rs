@@ -1,9 +1,12 @@
 //! One module a command.
 
 mod accept;
+mod agent;
+mod approvals;
 mod audit;
 mod check;
 mod config;
+mod connect;
 mod doctor;
 mod import;
 mod init;
@@ -12,6 +15,7 @@ mod run;
 mod scan;
 mod secret;
 mod serve;
+mod serve_http;
 mod servers;
 mod servers_tools;
 mod service;
@@ -20,7 +24,7 @@ use std::process::ExitCode;
 
 use keyward_config::Paths;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GrantsAction};
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 
@@ -43,7 +47,9 @@ pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
             method,
             path,
         } => check::run(&paths, &service, &method, &path),
-        Command::Serve => serve::run(&paths, env),
+        Command::Serve(args) => serve::run(&paths, env, &args),
+        Command::Agent(cmd) => agent::run(&paths, cmd),
+        Command::Connect(args) => connect::run(&paths, args),
         Command::Doctor => doctor::run(&paths, env),
         Command::Audit(args) => audit::run(&paths, args),
         Command::Servers(cmd) => servers::run(&paths, env, cmd),
@@ -51,6 +57,17 @@ pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
         Command::Run(args) => run::run(env, args),
         Command::Scan(args) => scan::run(env, args),
         Command::Import(args) => import::run(&paths, env, args),
+        Command::Approvals => approvals::list(&paths),
+        Command::Approve { id, for_, session } => {
+            approvals::approve(&paths, env, &id, for_.as_deref(), session)
+        }
+        Command::Deny { id } => approvals::deny(&paths, &id),
+        Command::Grants(cmd) => match cmd.action {
+            None => approvals::grants(&paths),
+            Some(GrantsAction::Revoke { id, all }) => approvals::revoke(&paths, id.as_deref(), all),
+        },
+        Command::Lock => approvals::lock(&paths),
+        Command::Unlock => approvals::unlock(&paths, env),
     }
 }
 

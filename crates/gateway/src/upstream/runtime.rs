@@ -1,8 +1,9 @@
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use keyward_config::{Command, Server};
+use rmcp::service::SubscriptionSink;
 use rmcp::{Peer, RoleServer};
 
 use super::{Catalog, LiveUpstream};
@@ -39,27 +40,96 @@ pub struct CommandRuntime {
     pub program: PathBuf,
 }
 
-/// Tells the connected agent that the tool list changed (after an upstream
-/// said so, or restarted). The peer is known once the agent's first request
-/// arrives.
+/// Tells the connected agents that the tool list changed (after an upstream
+/// said so, or restarted). Each connection's peer is added once its first
+/// request arrives (stdio: the one client; `serve --http`: every session);
+/// peers whose connection closed are dropped. 2026-07-28 clients, which get
+/// notifications only on a `subscriptions/listen` stream, are told on each
+/// open stream that asked for tool changes.
 #[derive(Clone, Default)]
 pub struct ListChanged {
-    peer: Arc<OnceLock<Peer<RoleServer>>>,
+    peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
+    subscriptions: Arc<Mutex<Vec<(u64, SubscriptionSink)>>>,
+    next_subscription: Arc<AtomicU64>,
+}
+
+/// Keeps a `subscriptions/listen` stream registered; dropping it (the
+/// stream ended) removes it.
+pub struct Subscribed {
+    id: u64,
+    subscriptions: Arc<Mutex<Vec<(u64, SubscriptionSink)>>>,
+}
+
+impl Drop for Subscribed {
+    fn drop(&mut self) {
+        let mut subs = self.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
+        subs.retain(|(id, _)| *id != self.id);
+    }
 }
 
 impl ListChanged {
-    pub fn set_peer(&self, peer: &Peer<RoleServer>) {
-        let _ = self.peer.set(peer.clone());
+    /// Adds a connection's peer (call once per connection).
+    pub fn add_peer(&self, peer: &Peer<RoleServer>) {
+        let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        peers.retain(|p| !p.is_transport_closed());
+        if !peer.is_transport_closed() {
+            peers.push(peer.clone());
+        }
+    }
+
+    /// Adds an open `subscriptions/listen` stream, for as long as the
+    /// returned value lives.
+    pub fn add_subscription(&self, sink: SubscriptionSink) -> Subscribed {
+        let id = self.next_subscription.fetch_add(1, Ordering::Relaxed);
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((id, sink));
+        Subscribed {
+            id,
+            subscriptions: self.subscriptions.clone(),
+        }
+    }
+
+    /// How many connections and streams would be told now.
+    pub fn listeners(&self) -> usize {
+        let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        peers.retain(|p| !p.is_transport_closed());
+        peers.len()
+            + self
+                .subscriptions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .len()
     }
 
     pub fn notify(&self) {
-        let Some(peer) = self.peer.get().cloned() else {
-            return;
+        let peers: Vec<_> = {
+            let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+            peers.retain(|p| !p.is_transport_closed());
+            peers.clone()
         };
+        let sinks: Vec<_> = self
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect();
+        if peers.is_empty() && sinks.is_empty() {
+            return;
+        }
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                let _ = peer.notify_tool_list_changed().await;
-            });
+            for peer in peers {
+                handle.spawn(async move {
+                    let _ = peer.notify_tool_list_changed().await;
+                });
+            }
+            for sink in sinks {
+                handle.spawn(async move {
+                    let _ = sink.notify_tool_list_changed().await;
+                });
+            }
         }
     }
 }
