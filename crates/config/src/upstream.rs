@@ -31,6 +31,12 @@ pub struct Server {
     pub resources: keyward_policy::Action,
     /// The same for the server's prompts.
     pub prompts: keyward_policy::Action,
+    /// `prefix = false` mounts the server's tools and prompts under their
+    /// own names (`get_issue`, not `github__get_issue`). At most one server
+    /// may be unprefixed, its rules may not name keyward's own tools or a
+    /// workflow, and a listed name that collides anyway is withheld by the
+    /// gateway. Default: true.
+    pub prefix: bool,
 }
 
 /// How keyward reaches an upstream server.

@@ -32,6 +32,8 @@ pub(crate) struct RawServer {
     /// Whether the server's resources / prompts reach the agent (default deny).
     resources: Option<keyward_policy::Action>,
     prompts: Option<keyward_policy::Action>,
+    /// `false`: the agent sees the server's names without `SERVER__`.
+    prefix: Option<bool>,
     /// Spanned keys give back the file order, which a plain map loses.
     #[serde(default)]
     tools: BTreeMap<Spanned<String>, RawTool>,
@@ -174,7 +176,56 @@ pub(crate) fn validate_server(
         description: raw.description,
         resources: raw.resources.unwrap_or(keyward_policy::Action::Deny),
         prompts: raw.prompts.unwrap_or(keyward_policy::Action::Deny),
+        prefix: raw.prefix.unwrap_or(true),
     })
+}
+
+/// The names an unprefixed server (`prefix = false`) must leave alone can
+/// be checked only where every server and workflow is known: at most one
+/// server is unprefixed (two could list the same name), and no rule of it
+/// names one of keyward's own tools or a workflow by its exact name. A
+/// colliding name that a wildcard rule lets through is withheld by the
+/// gateway when it lists the tools.
+pub(crate) fn validate_unprefixed<'a>(
+    ctx: &Ctx<'_>,
+    servers: &BTreeMap<String, Server>,
+    workflows: impl Iterator<Item = &'a str> + Clone,
+) -> Result<(), ConfigError> {
+    let mut unprefixed = servers.values().filter(|s| !s.prefix);
+    let Some(server) = unprefixed.next() else {
+        return Ok(());
+    };
+    let base = format!("servers.{}", key(&server.name));
+    if let Some(other) = unprefixed.next() {
+        return Err(ctx.invalid(
+            format!("servers.{}.prefix", key(&other.name)),
+            format!(
+                "only one server may have `prefix = false` (`{}` already has): two unprefixed servers \
+                 could offer the same tool name",
+                server.name
+            ),
+        ));
+    }
+    for rule in server.tools.iter().filter(|r| r.action != Action::Deny) {
+        let name = rule.pattern.as_str();
+        let literal = !name.contains(['*', '?']);
+        let taken = crate::RESERVED_TOOL_NAMES
+            .iter()
+            .copied()
+            .chain(workflows.clone())
+            .any(|own| own == name);
+        if literal && taken {
+            return Err(ctx.invalid(
+                format!("{base}.tools.{}", key(name)),
+                format!(
+                    "with `prefix = false` this rule names `{name}`, which is keyward's own \
+                     (a tool or a workflow), so the agent could never reach the server's tool; \
+                     keep the prefix, or drop the rule"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn validate_tool(
@@ -309,3 +360,7 @@ fn validate_server_url(s: &str) -> Result<Url, String> {
     }
     Ok(url)
 }
+
+#[cfg(test)]
+#[path = "unprefixed_tests.rs"]
+mod unprefixed_tests;

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use super::audit;
 use super::session::Session;
 use crate::Gateway;
-use crate::upstream::{ServerRuntime, exposed_name, split_tool_name};
+use crate::upstream::{ServerRuntime, exposed_name, route_tool_name, unprefixed_collides};
 use keyward_connectors::mcp::Upstream;
 
 pub fn any_resources(gw: &Gateway) -> bool {
@@ -136,24 +136,46 @@ pub async fn read_resource(
     Ok(result)
 }
 
-/// Prompts of every server that allows them, named `SERVER__PROMPT`.
+/// Prompts of every server that allows them, named `SERVER__PROMPT` (a
+/// server mounted with `prefix = false`: by their own names, less those
+/// that would read as another server's `SERVER__PROMPT`).
 pub async fn list_prompts(gw: &Gateway) -> Vec<Prompt> {
     from_allowed(
         gw,
         |rt| rt.server.prompts == Action::Allow,
         "prompts",
-        |name, up, _| async move {
+        |name, up, rt| async move {
             let list = up.prompts().await?;
+            let prefixed = rt.server.prefix;
             Ok(list
                 .into_iter()
+                .filter(|p| prefixed || !prompt_collides(gw, &name, &p.name))
                 .map(|mut p| {
-                    p.name = exposed_name(&name, &p.name);
+                    if prefixed {
+                        p.name = exposed_name(&name, &p.name);
+                    }
                     p
                 })
                 .collect())
         },
     )
     .await
+}
+
+fn prompt_collides(gw: &Gateway, server: &str, prompt: &str) -> bool {
+    let collides = unprefixed_collides(
+        prompt,
+        |_| false,
+        |s| gw.servers().get(s).is_some_and(|rt| rt.server.prefix),
+    );
+    if collides {
+        tracing::warn!(
+            server,
+            prompt,
+            "prompt withheld: with `prefix = false` its name reads as another server's SERVER__PROMPT"
+        );
+    }
+    collides
 }
 
 pub async fn get_prompt(
@@ -169,9 +191,14 @@ pub async fn get_prompt(
         tool: Some(audit::printable(name, 128)),
         ..Event::default()
     };
-    let found = split_tool_name(name)
-        .and_then(|(server, prompt)| gw.servers().get(server).map(|rt| (server, prompt, rt)))
-        .filter(|(_, _, rt)| rt.server.prompts == Action::Allow);
+    let found = route_tool_name(
+        name,
+        gw.servers()
+            .iter()
+            .map(|(n, rt)| (n.as_str(), rt.server.prefix)),
+    )
+    .and_then(|(server, prompt)| gw.servers().get(server).map(|rt| (server, prompt, rt)))
+    .filter(|(_, _, rt)| rt.server.prompts == Action::Allow);
     let Some((server, prompt, rt)) = found else {
         event.decision = "deny".into();
         let _ = audit::record(gw, event);

@@ -7,7 +7,10 @@ mod live;
 pub mod pins;
 mod runtime;
 
-pub use catalog::{Catalog, CatalogEntry, TOOL_SEPARATOR, exposed_name, split_tool_name};
+pub use catalog::{
+    Catalog, CatalogEntry, TOOL_SEPARATOR, exposed_name, route_tool_name, split_tool_name,
+    unprefixed_collides,
+};
 pub use live::LiveUpstream;
 pub use pins::{PinCheck, PinError, PinStore};
 pub use runtime::{CommandRuntime, ListChanged, ServerRuntime};
