@@ -18,6 +18,7 @@ import pytest
 
 from conftest import KEYWARD, canary, open_service, text_of
 from http_service import (
+    INITIALIZE,
     Service,
     add_agent,
     connect_client,
@@ -228,7 +229,7 @@ def test_connect_without_a_token_or_with_a_revoked_one(svc):
         # error naming the token), not silence.
         p = subprocess.run(
             [KEYWARD, "connect", "--no-start"],
-            input=json.loads(json.dumps(__import__("http_service").INITIALIZE)) + "\n",
+            input=INITIALIZE + "\n",
             capture_output=True, text=True, env=dict(svc.env, KEYWARD_AGENT_TOKEN=alice), timeout=30,
         )
     answers = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
