@@ -16,7 +16,10 @@ mod upstream;
 mod validate;
 mod validate_commands;
 mod validate_servers;
+mod validate_workflows;
 mod values;
+mod workflow;
+mod workflow_template;
 
 pub use approvals::{ApprovalSettings, DEFAULT_APPROVAL_TIMEOUT, MAX_APPROVAL_TIMEOUT};
 pub use backends::{Backends, DEFAULT_MAX_AGE, SecretsPolicy, parse_age};
@@ -27,6 +30,10 @@ pub use model::{Auth, Config, Limits, Service};
 pub use paths::Paths;
 pub use upstream::{
     Command, DEFAULT_MAX_OUTPUT_BYTES, EnvValue, Server, ServerTransport, TemplatedValue,
+};
+pub use workflow::{
+    ArgValue, Input, InputKind, MAX_RENDERED_BYTES, MAX_STEPS, RESERVED_TOOL_NAMES, SUMMARY_CHARS,
+    Step, StepCall, Template, TemplateError, Workflow, result_fields,
 };
 
 #[cfg(test)]
@@ -40,3 +47,7 @@ mod upstream_errors_tests;
 #[cfg(test)]
 #[path = "edit_server_tests.rs"]
 mod edit_server_tests;
+
+#[cfg(test)]
+#[path = "workflow_tests.rs"]
+mod workflow_tests;

@@ -29,6 +29,8 @@ struct RawConfig {
     backends: Option<RawBackends>,
     secrets: Option<RawSecrets>,
     approvals: Option<crate::approvals::RawApprovals>,
+    #[serde(default)]
+    workflows: BTreeMap<String, crate::validate_workflows::RawWorkflow>,
 }
 
 #[derive(Deserialize)]
@@ -125,6 +127,22 @@ impl Config {
         let backends = validate_backends(&ctx, raw.backends)?;
         let secrets = validate_secrets(&ctx, raw.secrets)?;
         let approvals = crate::approvals::validate_approvals(&ctx, raw.approvals)?;
+        let targets = crate::validate_workflows::Targets {
+            services: &services,
+            servers: &servers,
+            commands: &commands,
+        };
+        let mut workflows = BTreeMap::new();
+        for (name, raw) in raw.workflows {
+            let workflow =
+                crate::validate_workflows::validate_workflow(&ctx, &name, raw, &targets)?;
+            workflows.insert(name, workflow);
+        }
+        crate::validate_servers::validate_unprefixed(
+            &ctx,
+            &servers,
+            workflows.keys().map(String::as_str),
+        )?;
         Ok(Config {
             services,
             limits,
@@ -133,6 +151,7 @@ impl Config {
             backends,
             secrets,
             approvals,
+            workflows,
         })
     }
 

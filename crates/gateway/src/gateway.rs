@@ -14,6 +14,7 @@ use keyward_redact::{Generations, Scrubber, ScrubberBuilder};
 use keyward_vault::{EnvSource, Resolver, SecretRef, SecretValue, Vault};
 
 use crate::GatewayError;
+use crate::approval::{Approvals, PassphraseCheck, SystemClock};
 use crate::live::cache::RefCache;
 use crate::live::{DEFAULT_CACHE_TTL, KEEP_GENERATIONS, Live, Refetch, Refresher, Secrets};
 use crate::pipeline::{inject, inject_upstreams};
@@ -45,6 +46,8 @@ struct Inner {
     list_changed: ListChanged,
     inherit: Vec<(String, String)>,
     limits: Limits,
+    /// `[workflows.*]`, each one tool for the agent.
+    workflows: BTreeMap<String, keyward_config::Workflow>,
     http: HttpConnector,
     audit: AuditLog,
     limiter: RateLimiter,
@@ -52,6 +55,14 @@ struct Inner {
     /// Set when keyward.toml has changes nobody approved yet (the gateway
     /// serves the last approved config): for the dashboard's banner.
     config_notice: std::sync::OnceLock<String>,
+    /// The questions, grants and lock shared by every session.
+    approvals: Approvals,
+    /// Checks the human's passphrase (answers from outside the client).
+    passphrase: Option<PassphraseCheck>,
+    /// `[approvals] notify`.
+    notify: bool,
+    /// Where the dashboard is, when `keyward serve --http` runs one.
+    dashboard_url: std::sync::OnceLock<String>,
 }
 
 /// How often the limiter drops budgets that have refilled completely
@@ -98,6 +109,9 @@ impl Gateway {
         pins: PinStore,
     ) -> Result<Gateway, GatewayError> {
         let now = Instant::now();
+        let approvals = Approvals::new(config.approvals.timeout, Arc::new(SystemClock));
+        let notify = config.approvals.notify;
+        let passphrase = follow.as_ref().map(PassphraseCheck::new);
         // `[backends.vault] cache_ttl` is the one TTL the config has; it
         // applies to every value that can change (vault://, keychain://,
         // file://).
@@ -162,11 +176,16 @@ impl Gateway {
                 list_changed,
                 inherit: inject_upstreams::inherited(env),
                 limits: config.limits,
+                workflows: config.workflows,
                 http: HttpConnector::new()?,
                 audit,
                 limiter: RateLimiter::new(),
                 rate_checks: AtomicU64::new(0),
                 config_notice: std::sync::OnceLock::new(),
+                approvals,
+                passphrase,
+                notify,
+                dashboard_url: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -180,6 +199,31 @@ impl Gateway {
     /// Why keyward.toml is not what is being served, if it is not.
     pub fn config_notice(&self) -> Option<&str> {
         self.inner.config_notice.get().map(String::as_str)
+    }
+
+    /// The approval queue, grants and lock of this keyward.
+    pub fn approvals(&self) -> &Approvals {
+        &self.inner.approvals
+    }
+
+    /// Checks the vault passphrase; `None` for a gateway built without
+    /// following a vault (nothing can be approved from outside then).
+    pub fn passphrase(&self) -> Option<&PassphraseCheck> {
+        self.inner.passphrase.as_ref()
+    }
+
+    /// Whether questions are also sent as desktop notifications.
+    pub fn notify(&self) -> bool {
+        self.inner.notify
+    }
+
+    /// Records where the dashboard listens (set once by the HTTP service).
+    pub fn set_dashboard_url(&self, url: String) {
+        let _ = self.inner.dashboard_url.set(url);
+    }
+
+    pub fn dashboard_url(&self) -> Option<String> {
+        self.inner.dashboard_url.get().cloned()
     }
 
     pub fn services(&self) -> &BTreeMap<String, ServiceRuntime> {
@@ -205,6 +249,10 @@ impl Gateway {
     /// The allow-listed part of keyward's environment children get.
     pub fn inherit(&self) -> &[(String, String)] {
         &self.inner.inherit
+    }
+
+    pub fn workflows(&self) -> &BTreeMap<String, keyward_config::Workflow> {
+        &self.inner.workflows
     }
 
     pub fn limits(&self) -> &Limits {

@@ -12,7 +12,9 @@ use crate::Gateway;
 pub const AUDIT_FAILED: &str = "error: keyward could not write its audit log, so the result is withheld; the user must check the disk and the log file";
 
 /// Appends `event`. Free text in it (errors) must already be scrubbed.
-pub fn record(gw: &Gateway, event: Event) -> Result<(), AuditError> {
+pub fn record(gw: &Gateway, mut event: Event) -> Result<(), AuditError> {
+    // A workflow step's records name the run and the step.
+    super::workflow::observe(&mut event);
     gw.audit().append(event).map(|_| ()).inspect_err(|e| {
         tracing::error!(error = %e, "audit append failed; failing the call");
     })
