@@ -14,6 +14,11 @@ from upstream import Upstream
 
 def config(origin: str, *, auth: str, extra: str = "", prefix: str = "/api") -> str:
     return f"""
+# Nobody answers a confirmation in these tests: deny after a second.
+[approvals]
+timeout = "1s"
+notify = false
+
 [services.svc]
 base_url = "{origin}{prefix}"
 description = "test service"
@@ -70,7 +75,7 @@ def test_lists_tools_and_services_on_both_protocol_generations(home, upstream, s
     version, tools, services = mcp_call(home, go, mode=mode)
     assert version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
     names = sorted(t.name for t in tools.tools)
-    assert names == ["http_request", "list_services"]
+    assert names == ["http_request", "list_services", "request_access"]
     text = text_of(services)
     assert "svc:" in text and "allow GET,POST" in text and "deny * /v1/admin/**" in text
     assert secret not in text
@@ -119,8 +124,12 @@ def test_default_deny_and_explicit_deny_and_confirm_are_refused_and_audited(home
         assert r.is_error, args
         assert why in text_of(r), (args, text_of(r))
     assert upstream.requests == [], "a denied call reached the upstream"
-    decisions = [rec["decision"] for rec in home.audit()]
-    assert decisions == ["deny", "deny", "deny", "deny", "confirm", "deny"]
+    calls = [rec for rec in home.audit() if rec["kind"] == "http"]
+    assert [rec["decision"] for rec in calls] == ["deny"] * 6
+    # The confirm was asked, nobody answered within the timeout: denied.
+    assert calls[4]["channel"] == "timeout" and calls[4]["approval"]
+    asked = [rec for rec in home.audit() if rec["kind"] == "approval"]
+    assert [rec["decision"] for rec in asked] == ["asked", "deny"]
 
 
 @pytest.mark.parametrize(

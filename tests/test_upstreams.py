@@ -28,6 +28,11 @@ def everything(home):
     token = canary("child")
     home.set_secret("ev_token", token)
     home.write_config(f"""
+# Nobody answers a confirmation here: deny after a second.
+[approvals]
+timeout = "1s"
+notify = false
+
 [servers.ev]
 command = "{EVERYTHING}"
 args = ["stdio"]
@@ -63,7 +68,7 @@ def test_tools_are_filtered_by_policy(home, everything):
 
     names = mcp_call(home, go)
     assert "ev__echo" in names and "ev__get-env" in names and "ev__get-sum" in names
-    assert "ev__toggle-simulated-logging" in names  # confirm: listed, asks (denied until approvals)
+    assert "ev__toggle-simulated-logging" in names  # confirm: listed; a call asks a human
     assert "ev__get-tiny-image" not in names, "a denied tool is listed"
     assert "ev__get-annotated-message" not in names, "a tool no rule matches is listed"
     assert "list_services" in names and "http_request" in names
@@ -85,13 +90,15 @@ def test_calls_pass_and_denied_tools_are_uncallable(home, everything):
     assert unmatched.is_error and "no rule allows" in text_of(unmatched)
     assert confirm.is_error and "confirmation" in text_of(confirm)
     assert unknown.is_error and "unknown tool" in text_of(unknown)
-    decisions = [(r["tool"], r["decision"]) for r in home.audit()]
+    decisions = [(r["tool"], r["decision"]) for r in home.audit() if r["kind"] == "tool"]
     assert decisions == [
         ("echo", "allow"),
         ("get-tiny-image", "deny"),
         ("get-annotated-message", "deny"),
-        ("toggle-simulated-logging", "confirm"),
+        # Asked; nobody answered within `[approvals] timeout`.
+        ("toggle-simulated-logging", "deny"),
     ]
+    assert home.audit()[-1]["channel"] == "timeout"
 
 
 def test_injected_secret_reaches_the_child_scrubbed_and_nothing_else_leaks(home, everything):
