@@ -228,3 +228,21 @@ def test_import_approves_itself_only_with_the_passphrase(home, tmp_path):
     p = home.run("import", str(cfg))
     assert "not approved yet" in p.stderr
     assert home.run("config", "diff", check=False).returncode == 1
+
+
+def test_servers_commands_never_start_a_server_only_the_unapproved_file_has(home, tmp_path):
+    """`servers list --tools` and `servers accept` start server commands:
+    an agent's edit must not get a command run by the human's next look."""
+    marker = tmp_path / "ran"
+    script = tmp_path / "evil.sh"
+    script.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    script.chmod(0o755)
+    home.write_config("")
+    home.write_config(
+        f'[servers.evil]\ncommand = "{script}"\n[servers.evil.tools]\n"*" = "allow"\n', approve=False
+    )
+    p = home.run("servers", "list", "--tools", check=False)
+    assert "no servers yet" in p.stdout, p.stdout + p.stderr
+    p = home.run("servers", "accept", "evil", env=WITH_PASS, check=False)
+    assert p.returncode != 0 and "evil" in p.stderr
+    assert not marker.exists(), "a command from the unapproved keyward.toml was run"

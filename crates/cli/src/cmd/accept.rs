@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 
 use keyward_audit::AuditLog;
-use keyward_config::{Config, Paths};
+use keyward_config::Paths;
 use keyward_gateway::Gateway;
 use keyward_gateway::upstream::PinStore;
 use keyward_gateway::upstream::pins::definition;
@@ -17,15 +17,16 @@ use keyward_policy::{Action, evaluate_tool};
 use keyward_vault::SecretValue;
 use serde_json::Value;
 
-use crate::cmd::config_file;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 use crate::prompt;
 use crate::unlock::{Prompt, unlock};
 
 pub(crate) fn accept(paths: &Paths, env: &ProcessEnv, name: &str) -> Result<ExitCode, CliError> {
-    let config = Config::load(&config_file(paths)?)?;
-    if !config.servers.contains_key(name) {
+    // Accepting starts the server's command: only as the approved config
+    // says (an agent's edit of keyward.toml must not run anything).
+    let approved = crate::config_approval::serving(paths)?;
+    if !approved.config().servers.contains_key(name) {
         return Err(CliError::Config(keyward_config::ConfigError::NoSuchServer(
             name.to_string(),
         )));
@@ -37,6 +38,7 @@ pub(crate) fn accept(paths: &Paths, env: &ProcessEnv, name: &str) -> Result<Exit
     let pins = PinStore::open(&paths.data_dir.join("pins.json"))
         .map_err(|e| CliError::msg(e.to_string()))?;
     let audit = AuditLog::open(&paths.audit_file())?;
+    let (config, _) = approved.confirm(&vault, &audit)?;
     let gateway = Gateway::new(config, Some(&vault), env, audit, pins)?;
     let rt = gateway
         .servers()

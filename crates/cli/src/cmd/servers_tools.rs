@@ -5,21 +5,22 @@
 use std::process::ExitCode;
 
 use keyward_audit::AuditLog;
-use keyward_config::{Config, Paths};
+use keyward_config::Paths;
 use keyward_gateway::Gateway;
 use keyward_gateway::pipeline::redact::scrub_tools;
 use keyward_gateway::upstream::PinStore;
 use keyward_gateway::upstream::pins::definition;
 use keyward_policy::evaluate_tool;
 
-use crate::cmd::config_file;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 use crate::unlock::{Prompt, unlock};
 
 pub(crate) fn list_tools(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
-    let config = Config::load(&config_file(paths)?)?;
-    if config.servers.is_empty() {
+    // Listing starts the servers' commands: only those of the approved
+    // config (an agent's edit of keyward.toml must not run anything).
+    let approved = crate::config_approval::serving(paths)?;
+    if approved.config().servers.is_empty() {
         println!("no servers yet");
         return Ok(ExitCode::SUCCESS);
     }
@@ -27,6 +28,7 @@ pub(crate) fn list_tools(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, Cl
     let pins = PinStore::open(&paths.data_dir.join("pins.json"))
         .map_err(|e| CliError::msg(e.to_string()))?;
     let audit = AuditLog::open(&paths.audit_file())?;
+    let (config, _) = approved.confirm(&vault, &audit)?;
     let gateway = Gateway::new(config, Some(&vault), env, audit, pins)?;
     drop(vault);
     let runtime = tokio::runtime::Builder::new_current_thread()
