@@ -158,6 +158,12 @@ async fn upstream() -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("upstream") {
+        // For bench/http-load: the same static upstream, on its own until
+        // killed; its origin is stdout's first line.
+        println!("{}", upstream().await);
+        return std::future::pending().await;
+    }
     let bin = args
         .get(1)
         .expect("usage: keyward-bench KEYWARD_BIN KEYWARD_HOME [calls]");
