@@ -366,3 +366,53 @@ def test_request_access_never_opens_what_a_rule_denies(home, upstream):
     assert not g.is_error
     assert d.is_error and "denied" in text_of(d)
     assert upstream.requests == []
+
+
+# --- one `keyward serve --http` for several agents ------------------------
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+def test_elicitation_over_http_on_both_wire_forms(home, upstream, pay, mode):
+    from http_service import Service, add_agent, mcp_http
+
+    alice = add_agent(home, "alice")
+    seen: list = []
+    with Service(home) as s:
+        r = mcp_http(s.url, alice, lambda c: refund(c), mode=mode, elicitation_callback=answering("once", seen=seen))
+    assert not r.is_error, text_of(r)
+    assert len(seen) == 1 and "alice" in seen[0].message
+    assert len(posts(upstream)) == 1
+    call = [a for a in home.audit() if a["kind"] == "http"][-1]
+    assert call["agent"] == "alice" and call["channel"] == "elicitation"
+
+
+def test_two_agents_on_one_service_share_one_approval_queue(home, upstream, pay):
+    from http_service import Service, add_agent, http_client
+
+    alice, bob = add_agent(home, "alice"), add_agent(home, "bob")
+    with Service(home) as s:
+        results: dict = {}
+
+        def client(name, token):
+            async def main():
+                async with http_client(s.url, token, mode="auto") as c:
+                    results[name] = await refund(c, reason=f"{name} asks")
+
+            anyio.run(main)
+
+        threads = [threading.Thread(target=client, args=a, daemon=True) for a in [("alice", alice), ("bob", bob)]]
+        for t in threads:
+            t.start()
+        ids = wait_pending(home, n=2)
+        listing = home.run("approvals").stdout
+        by_agent = {
+            line.split()[2]: line.split()[0] for line in listing.splitlines() if line and not line.startswith(" ") and "agent" in line
+        }
+        assert set(by_agent) == {"alice", "bob"} and set(by_agent.values()) == set(ids), listing
+        home.run("approve", by_agent["alice"], env=PASS)
+        home.run("deny", by_agent["bob"])
+        for t in threads:
+            t.join(60)
+    assert not results["alice"].is_error, text_of(results["alice"])
+    assert results["bob"].is_error and "declined" in text_of(results["bob"])
+    assert len(posts(upstream)) == 1
