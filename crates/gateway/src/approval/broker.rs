@@ -47,6 +47,7 @@ struct State {
 struct Pending {
     question: Question,
     ask: Ask,
+    run: Option<String>,
     done: watch::Sender<Option<Resolution>>,
 }
 
@@ -81,6 +82,7 @@ fn timeout_deny() -> Resolution {
         answer: Answer::Deny,
         channel: Channel::Timeout,
         grant: None,
+        run: None,
     }
 }
 
@@ -145,6 +147,11 @@ impl Approvals {
 
     /// Queues a question. Refused while locked.
     pub fn ask(&self, ask: Ask) -> Result<Asked, Locked> {
+        self.ask_in_run(ask, None)
+    }
+
+    /// Like [`Approvals::ask`], for a step of the workflow run `run`.
+    pub fn ask_in_run(&self, ask: Ask, run: Option<String>) -> Result<Asked, Locked> {
         let now = self.now();
         let question = Question {
             id: new_id(),
@@ -169,6 +176,7 @@ impl Approvals {
                 Pending {
                     question: question.clone(),
                     ask,
+                    run,
                     done,
                 },
             );
@@ -224,6 +232,7 @@ impl Approvals {
                 answer,
                 channel,
                 grant,
+                run: p.run.clone(),
             };
             st.settled.push_back(Settled {
                 id: id.to_string(),

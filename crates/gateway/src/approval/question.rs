@@ -94,6 +94,8 @@ pub struct Resolution {
     pub channel: Channel,
     /// The grant the answer created, if it was "for a while".
     pub grant: Option<String>,
+    /// The workflow step (`RUN_ID/STEP_ID`) the question was asked for.
+    pub run: Option<String>,
 }
 
 /// What the pipeline asks about one held call.

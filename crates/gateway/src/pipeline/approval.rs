@@ -255,13 +255,17 @@ pub async fn ask_human(
 
     // A new question.
     let asked_rule = ask.rule.clone();
-    let mut asked = match gw.approvals().ask(ask) {
+    let mut asked = match gw
+        .approvals()
+        .ask_in_run(ask, super::workflow::current_run())
+    {
         Ok(a) => a,
         Err(_) => {
             let r = Resolution {
                 answer: Answer::Deny,
                 channel: Channel::Lock,
                 grant: None,
+                run: None,
             };
             return Err(deny(
                 event,
@@ -338,6 +342,7 @@ fn settled_or_first(gw: &Gateway, id: &str, answer: Answer, channel: Channel) ->
             answer: Answer::Deny,
             channel: Channel::Timeout,
             grant: None,
+            run: None,
         },
     }
 }
@@ -414,6 +419,7 @@ fn record_answer(gw: &Gateway, q: &Question, r: &Resolution) {
         decision,
         approval: Some(q.id.clone()),
         channel: Some(r.channel.as_str().to_string()),
+        run: r.run.clone(),
         ..Event::default()
     };
     // The held call fails closed on its own record; an answer that cannot

@@ -32,7 +32,7 @@ use keyward_policy::{
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
-pub(crate) use context::observe;
+pub(crate) use context::{current_run, observe};
 
 use self::context::StepContext;
 use self::result::{StepOutput, bounded};

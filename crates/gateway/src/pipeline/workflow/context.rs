@@ -50,6 +50,12 @@ impl StepContext {
     }
 }
 
+/// `RUN_ID/STEP_ID` of the workflow step running now, if any (a question
+/// asked for it is answered by another task: its record names the run too).
+pub(crate) fn current_run() -> Option<String> {
+    STEP.try_with(|step| step.run.clone()).ok()
+}
+
 /// Marks `event` with the step it belongs to, if it is written by a
 /// workflow step; remembers its decision (approval questions and answers
 /// excepted: the call's own record says how the step ended).
