@@ -416,3 +416,36 @@ def test_two_agents_on_one_service_share_one_approval_queue(home, upstream, pay)
     assert not results["alice"].is_error, text_of(results["alice"])
     assert results["bob"].is_error and "declined" in text_of(results["bob"])
     assert len(posts(upstream)) == 1
+
+
+def test_an_answer_lets_one_call_through_once_and_cannot_be_replayed(home, upstream, pay):
+    """A 2026-07-28 client drives the rounds itself: after the approved
+    retry ran, sending the same requestState again asks anew."""
+    args = {"service": "pay", "method": "POST", "path": "/refunds/42", "body": "amount=5"}
+    accept = {"keyward_approval": {"action": "accept", "content": {"decision": "once"}}}
+
+    async def calls(client):
+        s = client.session
+        first = await s.call_tool("http_request", args, allow_input_required=True)
+        state = first.request_state
+        done = await s.call_tool("http_request", args, input_responses=accept, request_state=state, allow_input_required=True)
+        replay = await s.call_tool("http_request", args, input_responses=accept, request_state=state, allow_input_required=True)
+        return first, done, replay
+
+    first, done, replay = mcp_call(home, calls, mode="auto", elicitation_callback=answering("once"))
+    assert getattr(first, "result_type", None) == "input_required", first
+    assert not done.is_error, done
+    assert getattr(replay, "result_type", None) == "input_required", "a replayed answer was accepted"
+    assert len(posts(upstream)) == 1
+
+
+def test_with_elicitation_off_the_client_is_never_asked(home, upstream):
+    home.set_secret("pay_token", canary("paytoken"))
+    cfg = confirm_config(upstream.origin, "pay_token").replace("notify = false", "notify = false\nelicitation = false")
+    home.write_config(cfg)
+    seen: list = []
+    held = Held(home, lambda c: refund(c), mode="auto", elicitation_callback=answering("once", seen=seen))
+    [qid] = wait_pending(home)
+    home.run("approve", qid, env=PASS)
+    r = held.join()
+    assert not r.is_error and seen == []

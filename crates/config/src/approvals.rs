@@ -15,6 +15,10 @@ pub struct ApprovalSettings {
     /// Send a desktop notification (`notify-send`) when a question is asked
     /// (`notify`, default true; nothing happens where it is not installed).
     pub notify: bool,
+    /// Ask the calling MCP client through elicitation (`elicitation`,
+    /// default true). Off, only the passphrase channels (dashboard, CLI)
+    /// can answer.
+    pub elicitation: bool,
 }
 
 /// The default wait for a human's answer.
@@ -29,6 +33,7 @@ impl Default for ApprovalSettings {
         ApprovalSettings {
             timeout: DEFAULT_APPROVAL_TIMEOUT,
             notify: true,
+            elicitation: true,
         }
     }
 }
@@ -38,6 +43,7 @@ impl Default for ApprovalSettings {
 pub(crate) struct RawApprovals {
     timeout: Option<String>,
     notify: Option<bool>,
+    elicitation: Option<bool>,
 }
 
 pub(crate) fn validate_approvals(
@@ -57,6 +63,9 @@ pub(crate) fn validate_approvals(
     }
     if let Some(n) = raw.notify {
         settings.notify = n;
+    }
+    if let Some(e) = raw.elicitation {
+        settings.elicitation = e;
     }
     Ok(settings)
 }

@@ -61,6 +61,8 @@ struct Inner {
     passphrase: Option<PassphraseCheck>,
     /// `[approvals] notify`.
     notify: bool,
+    /// `[approvals] elicitation`.
+    elicitation: bool,
     /// Where the dashboard is, when `keyward serve --http` runs one.
     dashboard_url: std::sync::OnceLock<String>,
 }
@@ -111,6 +113,7 @@ impl Gateway {
         let now = Instant::now();
         let approvals = Approvals::new(config.approvals.timeout, Arc::new(SystemClock));
         let notify = config.approvals.notify;
+        let elicitation = config.approvals.elicitation;
         let passphrase = follow.as_ref().map(PassphraseCheck::new);
         // `[backends.vault] cache_ttl` is the one TTL the config has; it
         // applies to every value that can change (vault://, keychain://,
@@ -185,6 +188,7 @@ impl Gateway {
                 approvals,
                 passphrase,
                 notify,
+                elicitation,
                 dashboard_url: std::sync::OnceLock::new(),
             }),
         })
@@ -210,6 +214,11 @@ impl Gateway {
     /// following a vault (nothing can be approved from outside then).
     pub fn passphrase(&self) -> Option<&PassphraseCheck> {
         self.inner.passphrase.as_ref()
+    }
+
+    /// Whether a confirm may ask the calling client (MCP elicitation).
+    pub fn elicitation(&self) -> bool {
+        self.inner.elicitation
     }
 
     /// Whether questions are also sent as desktop notifications.

@@ -274,6 +274,13 @@ impl Approvals {
         }
     }
 
+    /// Forgets how question `id` was settled: an answer lets one call
+    /// through, once. A client replaying the question's id (its
+    /// `requestState`) after that finds nothing and is asked anew.
+    pub fn consume(&self, id: &str) {
+        self.state().settled.retain(|s| s.id != id);
+    }
+
     /// The questions waiting for an answer, oldest first.
     pub fn pending(&self) -> Vec<Question> {
         let mut qs: Vec<Question> = self

@@ -7,8 +7,6 @@
 //! wins, no answer within `[approvals] timeout` is a deny. Every question
 //! and every answer is audited ([`settle`]).
 
-use std::time::Duration;
-
 use keyward_audit::Event;
 use keyward_policy::GrantTarget;
 use rmcp::RoleServer;
@@ -217,6 +215,13 @@ pub async fn ask_human(
     if let Some(o) = locked(gw, event.clone()) {
         return Err(Held::Denied(o));
     }
+    // `[approvals] elicitation = false`: the client is never asked (an
+    // agent that can run its own MCP client could answer there).
+    let nobody = Session {
+        asker: Asker::Nobody,
+        ..session.clone()
+    };
+    let session = if gw.elicitation() { session } else { &nobody };
     if let Some(g) = target.and_then(|t| gw.approvals().covering(&session.agent, &session.id, &t)) {
         return Ok(Approved {
             approval: None,
@@ -247,9 +252,10 @@ pub async fn ask_human(
             Lookup::Unknown => None,
         };
         if let Some(r) = resolution {
+            gw.approvals().consume(id);
             let seen = r.clone();
-            return finish(r, Some(id), &what, gw.approvals().timeout())
-                .map_err(|m| deny(event, &seen, Some(id), m));
+            return finish(gw, r, Some(id), &what)
+                .map_err(|(r, m)| deny(event, r.as_ref().unwrap_or(&seen), Some(id), m));
         }
     }
 
@@ -328,8 +334,9 @@ pub async fn ask_human(
         Asker::Nobody => asked.settled().await,
     };
     let r = resolution.clone();
-    finish(resolution, Some(&id), &what, gw.approvals().timeout())
-        .map_err(|m| deny(event, &r, Some(&id), m))
+    gw.approvals().consume(&id);
+    finish(gw, resolution, Some(&id), &what)
+        .map_err(|(lock, m)| deny(event, lock.as_ref().unwrap_or(&r), Some(&id), m))
 }
 
 /// Settles `id` with `answer` from `channel`, or — when another channel was
@@ -348,12 +355,24 @@ fn settled_or_first(gw: &Gateway, id: &str, answer: Answer, channel: Channel) ->
 }
 
 /// The resolution as "go on" or the message of a refusal.
-fn finish(
-    r: Resolution,
-    id: Option<&str>,
-    what: &str,
-    timeout: Duration,
-) -> Result<Approved, String> {
+/// On a deny: the lock's resolution when the lock came after a yes, and
+/// the message.
+type Refusal = (Option<Resolution>, String);
+
+fn finish(gw: &Gateway, r: Resolution, id: Option<&str>, what: &str) -> Result<Approved, Refusal> {
+    let timeout = gw.approvals().timeout();
+    // Locked while the human was answering: the lock wins.
+    if r.answer.allows() && gw.approvals().is_locked() {
+        return Err((
+            Some(Resolution {
+                answer: Answer::Deny,
+                channel: Channel::Lock,
+                grant: None,
+                run: None,
+            }),
+            "denied: keyward was locked by the user while the call waited".to_string(),
+        ));
+    }
     if r.answer.allows() {
         return Ok(Approved {
             approval: id.map(str::to_string),
@@ -361,17 +380,22 @@ fn finish(
             grant: r.grant,
         });
     }
-    Err(match r.channel {
-        Channel::Timeout => format!(
-            "denied: nobody answered the confirmation for {what} within {}; the call was not made",
-            crate::approval::human_duration(timeout)
-        ),
-        Channel::Lock => "denied: keyward was locked by the user while the call waited".to_string(),
-        c => format!(
-            "denied: the user declined {what} (answered via {})",
-            c.as_str()
-        ),
-    })
+    Err((
+        None,
+        match r.channel {
+            Channel::Timeout => format!(
+                "denied: nobody answered the confirmation for {what} within {}; the call was not made",
+                crate::approval::human_duration(timeout)
+            ),
+            Channel::Lock => {
+                "denied: keyward was locked by the user while the call waited".to_string()
+            }
+            c => format!(
+                "denied: the user declined {what} (answered via {})",
+                c.as_str()
+            ),
+        },
+    ))
 }
 
 /// Answers question `id` and records the answer; the one way every channel
