@@ -7,8 +7,7 @@
 //! itself; a key file or the OS keychain is not enough. Denying, revoking
 //! and locking only narrow what the agent may do, and need nothing.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -32,24 +31,86 @@ pub(crate) fn lock_marker(paths: &Paths) -> PathBuf {
 }
 
 /// One request to one socket. A socket nobody listens on is stale: it is
-/// removed, and `None` returned.
+/// removed, and `None` returned. A request carrying the passphrase goes
+/// only to a socket whose listener is verified to be keyward (see
+/// [`verify_listener`]); others are skipped with a warning.
 fn ask(socket: &Path, req: &Request) -> Option<Reply> {
-    let mut conn = match UnixStream::connect(socket) {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            let _ = std::fs::remove_file(socket);
+    let secret = matches!(
+        req,
+        Request::Answer {
+            passphrase: Some(_),
+            ..
+        } | Request::Unlock { .. }
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    rt.block_on(async {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let mut conn = match tokio::net::UnixStream::connect(socket).await {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                let _ = std::fs::remove_file(socket);
+                return None;
+            }
+            Err(_) => return None,
+        };
+        if secret && let Err(why) = verify_listener(socket, &conn) {
+            eprintln!(
+                "keyward: not sending the passphrase to {}: {why}",
+                socket.display()
+            );
             return None;
         }
-        Err(_) => return None,
-    };
-    // Argon2 on the other side takes a moment; a wrong passphrase a second.
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut line = serde_json::to_vec(req).ok()?;
-    line.push(b'\n');
-    conn.write_all(&line).ok()?;
-    let mut answer = String::new();
-    BufReader::new(conn).read_line(&mut answer).ok()?;
-    serde_json::from_str(&answer).ok()
+        let mut line = serde_json::to_vec(req).ok()?;
+        line.push(b'\n');
+        conn.write_all(&line).await.ok()?;
+        let mut answer = String::new();
+        // Argon2 on the other side takes a moment; a wrong passphrase a second.
+        let mut read = tokio::io::BufReader::new(conn);
+        tokio::time::timeout(Duration::from_secs(30), read.read_line(&mut answer))
+            .await
+            .ok()?
+            .ok()?;
+        serde_json::from_str(&answer).ok()
+    })
+}
+
+/// The passphrase is for the keyward that asked, not for whatever listens
+/// on a socket in `run/` (any same-user process can create one there). The
+/// listener (SO_PEERCRED) must be this user, be the process the socket is
+/// named after, and run this very keyward binary.
+fn verify_listener(socket: &Path, conn: &tokio::net::UnixStream) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let cred = conn
+        .peer_cred()
+        .map_err(|e| format!("cannot read its credentials: {e}"))?;
+    let me = std::fs::metadata("/proc/self").map_err(|e| e.to_string())?;
+    if cred.uid() != me.uid() {
+        return Err("it belongs to another user".into());
+    }
+    let pid = cred.pid().ok_or("its process is unknown")?;
+    let named = socket
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("serve-"))
+        .and_then(|n| n.strip_suffix(".sock"))
+        .and_then(|n| n.parse::<i32>().ok());
+    if named != Some(pid) {
+        return Err(format!(
+            "it is served by process {pid}, not the one it is named after"
+        ));
+    }
+    let theirs = std::fs::metadata(format!("/proc/{pid}/exe"))
+        .map_err(|e| format!("cannot see process {pid}'s program: {e}"))?;
+    let ours = std::fs::metadata("/proc/self/exe").map_err(|e| e.to_string())?;
+    if (theirs.dev(), theirs.ino()) != (ours.dev(), ours.ino()) {
+        return Err(format!(
+            "process {pid} does not run this keyward binary (was keyward rebuilt or reinstalled since it started? restart it)"
+        ));
+    }
+    Ok(())
 }
 
 /// The request sent to every running keyward, with their replies.
@@ -123,7 +184,13 @@ fn answer(
         answer,
         passphrase,
     };
-    for socket in sockets(&run_dir(paths)) {
+    // Find the keyward that holds the question first: the passphrase goes
+    // to that one only.
+    let holder = sockets(&run_dir(paths)).into_iter().find(|s| {
+        ask(s, &Request::Pending)
+            .is_some_and(|r| r.pending.unwrap_or_default().iter().any(|q| q.id == id))
+    });
+    for socket in holder.into_iter() {
         match ask(&socket, &req) {
             Some(r) if r.ok => {
                 println!("{}", r.message.unwrap_or_else(|| "done".into()));
