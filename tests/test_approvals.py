@@ -488,3 +488,18 @@ def test_the_passphrase_never_goes_to_a_socket_that_is_not_keyward(home, upstrea
     assert b"correct horse" not in sent, "the passphrase went to a process that is not keyward"
     assert p.returncode != 0
     assert "not sending the passphrase" in p.stderr + p2.stderr
+
+
+def test_the_question_shows_query_parameters_headers_and_the_json_body(home, upstream, pay):
+    seen: list = []
+
+    async def calls(client):
+        return await client.call_tool(
+            "http_request",
+            {"service": "pay", "method": "POST", "path": "/refunds/42", "query": {"scope": "all-orders"},
+             "headers": {"X-Mode": "force"}, "json": {"amount": 999}},
+        )
+
+    mcp_call(home, calls, elicitation_callback=answering("deny", seen=seen))
+    msg = seen[0].message
+    assert "scope=all-orders" in msg and "X-Mode" in msg and "force" in msg and "999" in msg and "json body" in msg, msg

@@ -165,7 +165,9 @@ pub fn reason(gw: &Gateway, reason: Option<&str>) -> Option<String> {
     Some(printable(&r, REASON_CHARS))
 }
 
-const PREVIEW_CHARS: usize = 600;
+/// Long enough that padding cannot push what matters far out of view; the
+/// preview ends with `…` when it was cut.
+const PREVIEW_CHARS: usize = 2000;
 const REASON_CHARS: usize = 300;
 
 /// The kill switch, checked before anything else a call does.

@@ -232,9 +232,13 @@ fn ask_command(gw: &Gateway, session: &Session, args: &CommandArgs, rule: Option
         session: session.id.clone(),
         kind: "command",
         target: format!(
-            "command: {} {}",
+            "command: {} {}{}",
             args.command,
-            audit::printable(&shown, 300)
+            audit::printable(&shown, 300),
+            args.cwd
+                .as_deref()
+                .map(|c| format!(" (in {})", audit::printable(c, 200)))
+                .unwrap_or_default()
         ),
         rule,
         preview: args

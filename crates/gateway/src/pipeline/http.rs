@@ -145,11 +145,31 @@ fn ask_http(
         shown.push('?');
         shown.push_str(query);
     }
-    let preview = match std::str::from_utf8(body) {
-        Ok("") => None,
-        Ok(text) => approval::preview(gw, &Value::String(text.to_string())),
-        Err(_) => Some(format!("[{} bytes of binary body]", body.len())),
-    };
+    // The `query` object's parameters, added to the URL by keyward.
+    for (i, (k, v)) in target.query_params.iter().enumerate() {
+        shown.push(if i == 0 && query.is_empty() { '?' } else { '&' });
+        shown.push_str(&format!("{k}={v}"));
+    }
+    let headers: Vec<u8> = target
+        .headers
+        .iter()
+        .flat_map(|(k, v)| [k.as_bytes(), b": ", v.as_bytes(), b"\n"].concat())
+        .collect();
+    let mut shown_args = String::new();
+    if !target.headers.is_empty() {
+        shown_args.push_str("headers: ");
+        shown_args.push_str(&String::from_utf8_lossy(&headers).replace('\n', "; "));
+        shown_args.push('\n');
+    }
+    match std::str::from_utf8(body) {
+        Ok("") => {}
+        Ok(text) => {
+            shown_args.push_str(if target.json { "json body: " } else { "body: " });
+            shown_args.push_str(text);
+        }
+        Err(_) => shown_args.push_str(&format!("[{} bytes of binary body]", body.len())),
+    }
+    let preview = approval::preview(gw, &Value::String(shown_args));
     let (shown, _) = redact::scrub_text(gw, &shown);
     Ask {
         agent: session.agent.clone(),
@@ -167,6 +187,8 @@ fn ask_http(
             target.path.as_str().as_bytes(),
             query.as_bytes(),
             &params,
+            &headers,
+            if target.json { b"json" } else { b"raw" },
             body,
         ]),
         grant_on_once: None,
