@@ -125,7 +125,10 @@ impl fmt::Display for GrantScope {
             }
             GrantScope::Tool { server, tools } => write!(f, "tool {server}__{tools}"),
             GrantScope::Command { command } => write!(f, "command {command}"),
-            GrantScope::Workflow { workflow } => write!(f, "workflow {workflow}"),
+            GrantScope::Workflow { workflow } => write!(
+                f,
+                "workflow {workflow}: the `confirm = true` of every step, in any run, with any inputs"
+            ),
         }
     }
 }

@@ -162,6 +162,24 @@ async fn dispatch(gw: &Gateway, req: Request, marker: &Path) -> Reply {
             ..Reply::default()
         },
         Request::Revoke { id, all } => {
+            let _ = crate::pipeline::audit::record(
+                gw,
+                keyward_audit::Event {
+                    agent: "control socket".into(),
+                    kind: "admin".into(),
+                    target: "keyward".into(),
+                    decision: "revoke".into(),
+                    rule: Some(if all {
+                        "all grants".to_string()
+                    } else {
+                        format!(
+                            "grant {}",
+                            crate::pipeline::audit::printable(id.as_deref().unwrap_or(""), 64)
+                        )
+                    }),
+                    ..keyward_audit::Event::default()
+                },
+            );
             if all {
                 let n = approvals.revoke_all();
                 return Reply {
