@@ -346,6 +346,9 @@ def test_servers_errors_are_clear_and_change_nothing(home):
     token = "ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9x0"
     p = fails("servers", "add", "x", "--env", token, "--", "npx", says="KEY=REF")
     assert token not in p.stderr
+    # Added without the passphrase: not approved, so never started.
+    fails("servers", "accept", "fs", says="not in the approved config yet")
+    home.run("config", "approve", env={"KEYWARD_PASSPHRASE": "correct horse battery staple"})
     fails("servers", "accept", "fs", says="needs the vault passphrase")
     fails("servers", "accept", "nope", says="nope")
 

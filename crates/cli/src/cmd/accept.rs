@@ -27,6 +27,13 @@ pub(crate) fn accept(paths: &Paths, env: &ProcessEnv, name: &str) -> Result<Exit
     // says (an agent's edit of keyward.toml must not run anything).
     let approved = crate::config_approval::serving(paths)?;
     if !approved.config().servers.contains_key(name) {
+        let pending = keyward_config::Config::load(&paths.config_file())
+            .is_ok_and(|c| c.servers.contains_key(name));
+        if pending {
+            return Err(CliError::msg(format!(
+                "server `{name}` is in keyward.toml but not in the approved config yet: review it with `keyward config diff`, approve it with `keyward config approve`, then accept its tools"
+            )));
+        }
         return Err(CliError::Config(keyward_config::ConfigError::NoSuchServer(
             name.to_string(),
         )));
