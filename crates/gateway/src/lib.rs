@@ -10,6 +10,7 @@
 
 pub mod approval;
 pub mod control;
+pub mod dashboard;
 mod error;
 mod gateway;
 pub mod http;

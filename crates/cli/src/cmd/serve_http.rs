@@ -89,13 +89,18 @@ pub(crate) fn run(
     let data_dir = paths.data_dir.clone();
     let paths_owned = paths.clone();
     let allowed_hosts = args.allowed_hosts.clone();
+    let lock_marker = crate::cmd::approvals::lock_marker(paths);
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|e| CliError::msg(format!("cannot listen on {bound}: {e}")))?;
         let shutdown = CancellationToken::new();
         let guard = http::guard_for(&bound, &allowed_hosts);
         // The dashboard's router is merged here, at `/`.
-        let extra = Router::new();
+        let mut dashboard = keyward_gateway::dashboard::Options::new(bound.port());
+        dashboard.lock_marker = Some(lock_marker);
+        dashboard.shutdown = shutdown.clone();
+        let extra: Router = keyward_gateway::dashboard::router(gateway.clone(), dashboard);
+        gateway.set_dashboard_url(format!("http://{bound}/"));
         let app = http::app(
             gateway.clone(),
             Arc::new(agents),
