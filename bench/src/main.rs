@@ -181,6 +181,7 @@ async fn main() {
         ),
     )
     .unwrap();
+    approve_config(bin);
 
     // Cold start: spawn to the `initialize` answer, and on to the first
     // `tools/list` answer — keyward answers `initialize` while the vault
@@ -277,6 +278,22 @@ async fn main() {
     mcp_bench(bin, home, &everything, calls / 2).await;
 }
 
+/// `keyward serve` runs only an approved keyward.toml: approve the one
+/// just written (bench/run gives the passphrase in KEYWARD_PASSPHRASE).
+fn approve_config(bin: &str) {
+    let out = std::process::Command::new(bin)
+        .args(["config", "approve"])
+        .env("KEYWARD_PASSPHRASE", "bench-passphrase")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run keyward config approve");
+    assert!(
+        out.status.success(),
+        "keyward config approve failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `echo` of server-everything: directly, and through keyward (which runs
 /// three such upstreams), from the same client, interleaved.
 async fn mcp_bench(bin: &str, home: &str, everything: &str, calls: usize) {
@@ -288,6 +305,7 @@ async fn mcp_bench(bin: &str, home: &str, everything: &str, calls: usize) {
         ));
     }
     std::fs::write(format!("{home}/keyward.toml"), cfg).unwrap();
+    approve_config(bin);
     let mut direct_srv = Serve::spawn(everything, &["stdio"]).await;
     direct_srv.initialize().await;
     let mut kw = Serve::start(bin).await;
