@@ -7,7 +7,6 @@
 //! itself; a key file or the OS keychain is not enough. Denying, revoking
 //! and locking only narrow what the agent may do, and need nothing.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -291,7 +290,7 @@ pub(crate) fn revoke(paths: &Paths, id: Option<&str>, all: bool) -> Result<ExitC
 pub(crate) fn lock(paths: &Paths) -> Result<ExitCode, CliError> {
     // The marker first: a keyward starting meanwhile starts locked.
     let marker = lock_marker(paths);
-    write_marker(&marker)
+    keyward_gateway::control::write_marker(&marker, "keyward lock")
         .map_err(|e| CliError::msg(format!("cannot write {}: {e}", marker.display())))?;
     let replies = ask_all(paths, &Request::Lock);
     for r in &replies {
@@ -329,20 +328,6 @@ pub(crate) fn unlock(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliErr
     let _ = std::fs::remove_file(lock_marker(paths));
     println!("keyward is unlocked");
     Ok(ExitCode::SUCCESS)
-}
-
-fn write_marker(marker: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = marker.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o600)
-        .open(marker)?;
-    writeln!(f, "locked at {}", jiff::Timestamp::now())
 }
 
 /// For `keyward serve`: starts locked if `keyward lock` left its marker,

@@ -12,4 +12,4 @@ mod protocol;
 mod server;
 
 pub use protocol::{GrantView, QuestionView, Reply, Request};
-pub use server::{serve, socket_path, sockets};
+pub use server::{serve, socket_path, sockets, write_marker};

@@ -204,7 +204,7 @@ async fn dispatch(gw: &Gateway, req: Request, marker: &Path) -> Reply {
         }
         Request::Lock => {
             let denied = lock(gw, "control socket");
-            let marked = write_marker(marker);
+            let marked = write_marker(marker, "control socket");
             Reply {
                 locked: Some(true),
                 message: Some(format!(
@@ -232,8 +232,9 @@ async fn dispatch(gw: &Gateway, req: Request, marker: &Path) -> Reply {
     }
 }
 
-/// Keeps the lock across restarts.
-pub(crate) fn write_marker(marker: &Path) -> io::Result<()> {
+/// The marker that keeps keyward locked across restarts (`DATA/locked`,
+/// 0600), saying when and by what it was written.
+pub fn write_marker(marker: &Path, by: &str) -> io::Result<()> {
     use std::io::Write;
     if let Some(dir) = marker.parent() {
         std::fs::create_dir_all(dir)?;
@@ -244,5 +245,5 @@ pub(crate) fn write_marker(marker: &Path) -> io::Result<()> {
         .write(true)
         .mode(0o600)
         .open(marker)?;
-    writeln!(f, "locked at {}", jiff::Timestamp::now())
+    writeln!(f, "locked at {} ({by})", jiff::Timestamp::now())
 }

@@ -3,7 +3,6 @@
 //! told by a fixed message chosen by a code in the redirect, so nothing a
 //! request sends is reflected into the page.
 
-use std::path::Path;
 use std::time::Duration;
 
 use axum::Form;
@@ -192,7 +191,7 @@ pub(super) async fn revoke(State(dash): State<Dash>, action: Action) -> Response
 pub(super) async fn lock(State(dash): State<Dash>, _action: Action) -> Response {
     lock_all(&dash.inner.gw, "dashboard");
     if let Some(marker) = &dash.inner.lock_marker
-        && let Err(e) = write_marker(marker)
+        && let Err(e) = crate::control::write_marker(marker, "dashboard")
     {
         tracing::warn!(error = %e, path = %marker.display(), "dashboard: locked, but the lock will not survive a restart");
     }
@@ -237,21 +236,4 @@ fn admin(gw: &Gateway, target: &str, decision: &str) -> Result<(), keyward_audit
             ..Event::default()
         },
     )
-}
-
-/// The marker `keyward lock` writes, so that a restarted keyward starts
-/// locked.
-fn write_marker(marker: &Path) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = marker.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o600)
-        .open(marker)?;
-    writeln!(f, "locked at {} (dashboard)", jiff::Timestamp::now())
 }
