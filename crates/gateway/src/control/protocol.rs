@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::approval::Question;
 
-/// One request. `passphrase` travels only over the 0600 socket.
-#[derive(Debug, Deserialize, Serialize)]
+/// One request. `passphrase` travels only over the 0600 socket, to a
+/// listener the CLI verified; it is never printed (`Debug` shows the
+/// operation only).
+#[derive(Deserialize, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     Status,
@@ -30,6 +32,12 @@ pub enum Request {
         #[serde(default)]
         passphrase: Option<String>,
     },
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Request::{}", self.redacted_op())
+    }
 }
 
 impl Request {
@@ -143,5 +151,18 @@ impl Reply {
             error: Some(e.into()),
             ..Reply::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Request;
+
+    #[test]
+    fn debug_never_shows_the_passphrase() {
+        let r = Request::Unlock {
+            passphrase: Some("kw_canary_passphrase".into()),
+        };
+        assert_eq!(format!("{r:?}"), "Request::unlock");
     }
 }
