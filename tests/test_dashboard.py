@@ -72,7 +72,8 @@ class Browser:
             "CHROMIUM": CHROMIUM,
         }
         if os.environ.get("KEYWARD_SCREENSHOTS"):
-            env["KEYWARD_SCREENSHOTS"] = os.environ["KEYWARD_SCREENSHOTS"]
+            # Relative to where pytest runs (the script runs in tests/node).
+            env["KEYWARD_SCREENSHOTS"] = str(Path(os.environ["KEYWARD_SCREENSHOTS"]).resolve())
         self.log = open(log, "w")
         self.proc = subprocess.Popen(
             ["node", str(SCRIPT), "--url", url, "--out", str(out)],
