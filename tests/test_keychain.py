@@ -31,13 +31,15 @@ def desktop_home(tmp_path) -> Home:
 
 def test_serve_unlocks_from_the_os_store_without_any_secret_in_its_env(tmp_path, upstream):
     h = desktop_home(tmp_path)
-    p = h.run("init", env={"KEYWARD_PASSPHRASE": canary("pass")})
+    pw = canary("pass")
+    p = h.run("init", env={"KEYWARD_PASSPHRASE": pw})
     assert "kept in the OS credential store" in p.stdout
     # No KEYWARD_PASSPHRASE, no key file: the keychain alone unlocks.
     token = canary("kc")
     h.set_secret("tok", token)
     upstream.leak = token
-    h.write_config(open_service(upstream.origin, secret="tok"))
+    h.write_config(open_service(upstream.origin, secret="tok"), approve=False)
+    h.run("config", "approve", env={"KEYWARD_PASSPHRASE": pw})
 
     async def go(client):
         return await client.call_tool("http_request", {"service": "s", "method": "GET", "path": "/echo"})
@@ -64,7 +66,8 @@ def test_no_keychain_opt_out_leaves_the_store_alone(tmp_path):
 
 def test_secret_set_backend_keychain_then_a_service_uses_it(tmp_path, upstream):
     h = desktop_home(tmp_path)
-    h.run("init", env={"KEYWARD_PASSPHRASE": canary("pass")})
+    pw = canary("pass")
+    h.run("init", env={"KEYWARD_PASSPHRASE": pw})
     token = canary("kcset")
     p = h.run("secret", "set", "gh_token", "--backend", "keychain", input=token + "\n")
     assert "keychain://keyward/gh_token" in p.stdout
@@ -79,7 +82,8 @@ def test_secret_set_backend_keychain_then_a_service_uses_it(tmp_path, upstream):
     assert "gh_token" not in h.run("secret", "list").stdout.split("referenced in keyward.toml")[0]
 
     upstream.leak = token
-    h.write_config(open_service(upstream.origin, secret="keychain://keyward/gh_token"))
+    h.write_config(open_service(upstream.origin, secret="keychain://keyward/gh_token"), approve=False)
+    h.run("config", "approve", env={"KEYWARD_PASSPHRASE": pw})
     p = h.run("secret", "list")
     assert any("keychain://keyward/gh_token" in l and "OS credential store" in l and l.rstrip().endswith("ok")
                for l in p.stdout.splitlines()), p.stdout
