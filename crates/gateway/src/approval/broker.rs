@@ -355,10 +355,11 @@ impl Approvals {
     }
 }
 
-/// A random id: 16 hex digits. Ids are not secrets (an answer needs the
-/// passphrase or the client's UI), but unguessable ids keep one session
-/// from naming another's question.
-fn new_id() -> String {
+/// A random id: 16 hex digits, for questions, grants, workflow runs and
+/// connections. Ids are not secrets (an answer needs the passphrase or the
+/// client's UI), but unguessable ids keep one session from naming
+/// another's question.
+pub(crate) fn new_id() -> String {
     let mut b = [0u8; 8];
     if getrandom::fill(&mut b).is_err() {
         // Practically unreachable; a time-based id is still unique enough.

@@ -20,6 +20,7 @@ mod notify;
 mod passphrase;
 mod question;
 
+pub(crate) use broker::new_id;
 pub use broker::{AnswerError, Approvals, Asked, Lookup};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use notify::notify_desktop;

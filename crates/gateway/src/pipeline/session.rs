@@ -67,10 +67,8 @@ impl Drop for SessionEnd {
 
 impl Default for SessionId {
     fn default() -> Self {
-        let mut b = [0u8; 8];
-        let _ = getrandom::fill(&mut b);
         SessionId(Arc::new(SessionEnd {
-            id: hex::encode(b),
+            id: crate::approval::new_id(),
             approvals: OnceLock::new(),
         }))
     }

@@ -121,7 +121,7 @@ pub async fn run(
             audit::printable(name, 64)
         ));
     };
-    let run_id = new_run_id();
+    let run_id = crate::approval::new_id();
     let event = Event {
         agent: session.agent.clone(),
         kind: "workflow".into(),
@@ -473,17 +473,4 @@ fn finish(
     let mut outcome = ToolOutcome::ok(text, Some(structured));
     outcome.is_error = stop.is_some();
     outcome
-}
-
-/// 16 hex digits, unguessable enough to tell runs apart in the log.
-fn new_run_id() -> String {
-    let mut b = [0u8; 8];
-    if getrandom::fill(&mut b).is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or_default();
-        b = t.to_le_bytes();
-    }
-    hex::encode(b)
 }
