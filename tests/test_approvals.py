@@ -439,6 +439,38 @@ def test_an_answer_lets_one_call_through_once_and_cannot_be_replayed(home, upstr
     assert len(posts(upstream)) == 1
 
 
+def test_one_allow_once_releases_exactly_one_of_six_held_retries(home, upstream, pay):
+    """Issue 10 item 2: a 2026-07-28 client holds six retries open with one
+    requestState; the human's single `keyward approve` must release one
+    call, not six. The other retries are asked anew."""
+    args = {"service": "pay", "method": "POST", "path": "/refunds/42", "body": "amount=5"}
+
+    async def calls(client):
+        s = client.session
+        first = await s.call_tool("http_request", args, allow_input_required=True)
+        state = first.request_state
+        results: list = []
+
+        async def retry():
+            results.append(await s.call_tool("http_request", args, request_state=state, allow_input_required=True))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(6):
+                tg.start_soon(retry)
+        return first, results
+
+    held = Held(home, calls, mode="auto", elicitation_callback=answering(None, action="cancel"))
+    [qid] = wait_pending(home)
+    time.sleep(1.5)  # the six retries are waiting on the question
+    home.run("approve", qid, env=PASS)
+    first, results = held.join()
+    assert getattr(first, "result_type", None) == "input_required", first
+    assert len(results) == 6
+    went = [r for r in results if getattr(r, "result_type", None) != "input_required" and not r.is_error]
+    assert len(went) == 1, [text_of(r) if r.is_error else r for r in results]
+    assert len(posts(upstream)) == 1, "one answer let more than one call through"
+
+
 def test_with_elicitation_off_the_client_is_never_asked(home, upstream):
     home.set_secret("pay_token", canary("paytoken"))
     cfg = confirm_config(upstream.origin, "pay_token").replace("notify = false", "notify = false\nelicitation = false")

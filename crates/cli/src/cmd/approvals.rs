@@ -30,9 +30,11 @@ pub(crate) fn lock_marker(paths: &Paths) -> PathBuf {
 }
 
 /// One request to one socket. A socket nobody listens on is stale: it is
-/// removed, and `None` returned. A request carrying the passphrase goes
-/// only to a socket whose listener is verified to be keyward (see
-/// [`verify_listener`]); others are skipped with a warning.
+/// removed, and `None` returned. Every request goes only to a socket whose
+/// listener is verified to be keyward (see [`verify_listener`]): a fake
+/// listener must get no passphrase, and must not put invented questions
+/// in `keyward approvals` or a false "locked" in `keyward lock`. Others
+/// are skipped with a warning that names the socket.
 fn ask(socket: &Path, req: &Request) -> Option<Reply> {
     let secret = matches!(
         req,
@@ -55,11 +57,18 @@ fn ask(socket: &Path, req: &Request) -> Option<Reply> {
             }
             Err(_) => return None,
         };
-        if secret && let Err(why) = verify_listener(socket, &conn) {
-            eprintln!(
-                "keyward: not sending the passphrase to {}: {why}",
-                socket.display()
-            );
+        if let Err(why) = verify_listener(socket, &conn) {
+            if secret {
+                eprintln!(
+                    "keyward: not sending the passphrase to {}: {why}",
+                    socket.display()
+                );
+            } else {
+                eprintln!(
+                    "keyward: ignoring {}: {why} (any process running as you can open a socket there)",
+                    socket.display()
+                );
+            }
             return None;
         }
         let mut line = serde_json::to_vec(req).ok()?;
@@ -296,15 +305,41 @@ pub(crate) fn lock(paths: &Paths) -> Result<ExitCode, CliError> {
     for r in &replies {
         println!("{}", r.message.clone().unwrap_or_else(|| "locked".into()));
     }
+    // A service this command can see that did not answer: its socket may
+    // have been moved away. It will see the marker by itself, but say so.
+    let silent = keyward_gateway::http::runfile::read(&paths.data_dir)
+        .filter(|info| process_alive(info.pid))
+        .filter(|info| !replies.iter().any(|r| r.pid == Some(info.pid)));
+    if let Some(info) = &silent {
+        eprintln!(
+            "keyward: the service at {} (pid {}) did not answer on its control socket ({});              it locks itself when it sees the lock file, within {} s.              Check with `keyward approvals`, or stop it: kill {}",
+            info.addr,
+            info.pid,
+            run_dir(paths)
+                .join(format!("serve-{}.sock", info.pid))
+                .display(),
+            keyward_gateway::control::MARKER_EVERY.as_secs(),
+            info.pid
+        );
+    }
     println!(
         "keyward is locked: every call is denied{} until `keyward unlock`",
-        if replies.is_empty() {
+        if replies.is_empty() && silent.is_none() {
             " (no keyward is serving now; those started later start locked)"
         } else {
             ""
         }
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(if silent.is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Whether process `pid` exists (Linux's /proc, as [`verify_listener`]).
+fn process_alive(pid: u32) -> bool {
+    Path::new("/proc").join(pid.to_string()).exists()
 }
 
 pub(crate) fn unlock(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
@@ -345,6 +380,10 @@ pub(crate) fn start_control(
             "keyward is locked (`keyward lock`): every call is denied until `keyward unlock`"
         );
     }
+    rt.spawn(keyward_gateway::control::watch_marker(
+        gw.clone(),
+        marker.clone(),
+    ));
     let socket = keyward_gateway::control::socket_path(&run_dir(paths));
     let gw = gw.clone();
     rt.spawn(async move {

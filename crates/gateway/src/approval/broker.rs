@@ -274,11 +274,20 @@ impl Approvals {
         }
     }
 
-    /// Forgets how question `id` was settled: an answer lets one call
-    /// through, once. A client replaying the question's id (its
-    /// `requestState`) after that finds nothing and is asked anew.
-    pub fn consume(&self, id: &str) {
-        self.state().settled.retain(|s| s.id != id);
+    /// Takes the answer to question `id` for the call that goes on with
+    /// it. An answer that lets a call through does so exactly once: the
+    /// first caller takes it, under the lock that settled it, and every
+    /// other caller waiting on the same question (a client holding several
+    /// retries open with one `requestState`) gets `None` and must be asked
+    /// anew. A deny is not used up: every waiter is denied.
+    pub fn take(&self, id: &str) -> Option<Resolution> {
+        let mut st = self.state();
+        let i = st.settled.iter().position(|s| s.id == id)?;
+        if st.settled[i].resolution.answer.allows() {
+            st.settled.remove(i).map(|s| s.resolution)
+        } else {
+            Some(st.settled[i].resolution.clone())
+        }
     }
 
     /// The questions waiting for an answer, oldest first.
@@ -490,6 +499,40 @@ mod tests {
         assert!(a.covering("claude", "s2", &refund(&post, &path)).is_none());
         a.end_session("s1");
         assert!(a.covering("claude", "s1", &refund(&post, &path)).is_none());
+    }
+
+    #[tokio::test]
+    async fn an_allow_once_is_taken_by_exactly_one_of_six_waiters() {
+        let (a, _) = approvals();
+        let asked = a.ask(ask("s1")).expect("asked");
+        let id = asked.question.id.clone();
+        let mut waiters: Vec<Asked> = (0..6)
+            .map(|_| match a.lookup(&id, "claude", "d1") {
+                Lookup::Pending(w) => w,
+                other => panic!("not pending: {other:?}"),
+            })
+            .collect();
+        a.answer(&id, Answer::Once, Channel::Cli).expect("answered");
+        let mut taken = 0;
+        for w in &mut waiters {
+            assert_eq!(w.settled().await.answer, Answer::Once);
+            if a.take(&id).is_some() {
+                taken += 1;
+            }
+        }
+        assert_eq!(taken, 1, "one answer, one call");
+        assert!(matches!(a.lookup(&id, "claude", "d1"), Lookup::Unknown));
+    }
+
+    #[tokio::test]
+    async fn a_deny_is_not_used_up_every_waiter_is_denied() {
+        let (a, _) = approvals();
+        let asked = a.ask(ask("s1")).expect("asked");
+        let id = asked.question.id.clone();
+        a.answer(&id, Answer::Deny, Channel::Cli).expect("answered");
+        for _ in 0..3 {
+            assert_eq!(a.take(&id).map(|r| r.answer), Some(Answer::Deny));
+        }
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub enum Channel {
     Timeout,
     /// `keyward lock` denied everything waiting.
     Lock,
+    /// The answer was already used by another call (one answer, one call).
+    Replay,
 }
 
 impl Channel {
@@ -83,6 +85,7 @@ impl Channel {
             Channel::Cli => "cli",
             Channel::Timeout => "timeout",
             Channel::Lock => "lock",
+            Channel::Replay => "replay",
         }
     }
 }

@@ -12,4 +12,4 @@ mod protocol;
 mod server;
 
 pub use protocol::{GrantView, QuestionView, Reply, Request};
-pub use server::{serve, socket_path, sockets, write_marker};
+pub use server::{MARKER_EVERY, serve, socket_path, sockets, watch_marker, write_marker};

@@ -206,6 +206,7 @@ async fn dispatch(gw: &Gateway, req: Request, marker: &Path) -> Reply {
             let denied = lock(gw, "control socket");
             let marked = write_marker(marker, "control socket");
             Reply {
+                pid: Some(std::process::id()),
                 locked: Some(true),
                 message: Some(format!(
                     "locked; {denied} waiting call(s) denied{}",
@@ -228,6 +229,32 @@ async fn dispatch(gw: &Gateway, req: Request, marker: &Path) -> Reply {
                 message: Some("unlocked".into()),
                 ..Reply::ok()
             }
+        }
+    }
+}
+
+/// How often a running keyward looks for the lock marker by itself.
+pub const MARKER_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Locks this keyward when the lock marker appears, whether or not the
+/// control socket was reached: an agent can move the socket away so that
+/// `keyward lock` cannot find it, but not stop this keyward from looking
+/// (SECURITY.md item 11). The marker only ever locks; unlocking needs the
+/// passphrase. Runs until the gateway is dropped by everyone else.
+pub async fn watch_marker(gw: Gateway, marker: PathBuf) {
+    let weak = gw.downgrade();
+    drop(gw);
+    loop {
+        tokio::time::sleep(MARKER_EVERY).await;
+        let Some(gw) = weak.upgrade() else {
+            return;
+        };
+        if !gw.approvals().is_locked() && marker.exists() {
+            let denied = lock(&gw, "lock file");
+            tracing::warn!(
+                denied,
+                "keyward is locked (its lock file appeared): every call is denied until `keyward unlock`"
+            );
         }
     }
 }

@@ -224,12 +224,8 @@ pub async fn ask_human(
         ..session.clone()
     };
     let session = if gw.elicitation() { session } else { &nobody };
-    if let Some(g) = target.and_then(|t| gw.approvals().covering(&session.agent, &session.id, &t)) {
-        return Ok(Approved {
-            approval: None,
-            channel: format!("grant {}", g.id),
-            grant: None,
-        });
+    if let Some(ok) = granted(gw, session, target.as_ref()) {
+        return Ok(ok);
     }
 
     // A 2026-07-28 client retrying with the human's answer.
@@ -253,11 +249,18 @@ pub async fn ask_human(
             // Unknown or for another call: ask anew, below.
             Lookup::Unknown => None,
         };
-        if let Some(r) = resolution {
-            gw.approvals().consume(id);
-            let seen = r.clone();
-            return finish(gw, r, Some(id), &what)
-                .map_err(|(r, m)| deny(event, r.as_ref().unwrap_or(&seen), Some(id), m));
+        if resolution.is_some() {
+            if let Some(r) = gw.approvals().take(id) {
+                let seen = r.clone();
+                return finish(gw, r, Some(id), &what)
+                    .map_err(|(r, m)| deny(event, r.as_ref().unwrap_or(&seen), Some(id), m));
+            }
+            // Another retry with the same `requestState` took this answer
+            // first: one answer, one call. A grant the answer made may
+            // cover this one; otherwise it is asked anew, below.
+            if let Some(ok) = granted(gw, session, target.as_ref()) {
+                return Ok(ok);
+            }
         }
     }
 
@@ -335,10 +338,39 @@ pub async fn ask_human(
         }
         Asker::Nobody => asked.settled().await,
     };
+    let Some(resolution) = gw.approvals().take(&id).or_else(|| {
+        // Settled, but the answer was taken by another call that named this
+        // question (a retry carrying its id): it let that call through.
+        (!resolution.answer.allows()).then_some(resolution)
+    }) else {
+        let r = Resolution {
+            answer: Answer::Deny,
+            channel: Channel::Replay,
+            grant: None,
+            run: None,
+        };
+        return Err(deny(
+            event,
+            &r,
+            Some(&id),
+            "denied: the answer to this confirmation was already used by another call".into(),
+        ));
+    };
     let r = resolution.clone();
-    gw.approvals().consume(&id);
     finish(gw, resolution, Some(&id), &what)
         .map_err(|(lock, m)| deny(event, lock.as_ref().unwrap_or(&r), Some(&id), m))
+}
+
+/// A grant that answers for the human, if one covers the call.
+fn granted(gw: &Gateway, session: &Session, target: Option<&GrantTarget<'_>>) -> Option<Approved> {
+    let g = gw
+        .approvals()
+        .covering(&session.agent, &session.id, target?)?;
+    Some(Approved {
+        approval: None,
+        channel: format!("grant {}", g.id),
+        grant: None,
+    })
 }
 
 /// Settles `id` with `answer` from `channel`, or — when another channel was

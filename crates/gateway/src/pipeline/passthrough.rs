@@ -44,6 +44,10 @@ where
     F: Fn(String, Upstream, Arc<ServerRuntime>) -> Fut,
     Fut: Future<Output = Result<Vec<T>, keyward_connectors::mcp::McpError>>,
 {
+    // Locked means no traffic at all: no server is started or asked.
+    if gw.approvals().is_locked() {
+        return Vec::new();
+    }
     let lists = join_all(
         gw.servers()
             .iter()

@@ -18,6 +18,10 @@ use crate::upstream::{Catalog, CatalogEntry, ServerRuntime, route_tool_name, unp
 /// Lists (again, if stale) every upstream's tools; a server that cannot be
 /// started is left out of the list, with a warning in keyward's log.
 pub async fn list_all(gw: &Gateway) -> Vec<Tool> {
+    // Locked means no traffic at all: no server is started or asked.
+    if gw.approvals().is_locked() {
+        return Vec::new();
+    }
     let lists = join_all(gw.servers().iter().map(|(name, rt)| async move {
         match ensure_catalog(gw, rt).await {
             Ok(()) if rt.server.prefix => rt.catalog().exposed(name),
