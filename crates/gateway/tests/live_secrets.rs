@@ -57,7 +57,12 @@ env = {{ TOKEN = "keyward://tok" }}
     );
     let config = Config::parse(&toml, Path::new("keyward.toml")).unwrap();
     let audit = AuditLog::open(&dir.path().join("audit.jsonl")).unwrap();
-    let pins = PinStore::open(&dir.path().join("pins.json")).unwrap();
+    let pins = PinStore::open(
+        &dir.path().join("pins.json"),
+        vault.sealer(),
+        config.servers.keys().cloned(),
+    )
+    .unwrap();
     let reader = Vault::open_with_key(&vault_path, vault.key()).unwrap();
     let env = std::collections::BTreeMap::from([("PATH".to_string(), "/usr/bin:/bin".to_string())]);
     let gw = Gateway::following(config, reader, &env, audit, pins).unwrap();

@@ -103,6 +103,11 @@ impl Vault {
         Self::decrypt(path, header, body, key)
     }
 
+    /// Seals other state under this vault's key (see [`crate::sealed`]).
+    pub fn sealer(&self) -> crate::sealed::Sealer {
+        crate::sealed::Sealer::new(self.key().clone(), self.id().to_string())
+    }
+
     pub fn key(&self) -> &VaultKey {
         &self.key
     }

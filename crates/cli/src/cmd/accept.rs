@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use keyward_audit::AuditLog;
 use keyward_config::Paths;
 use keyward_gateway::Gateway;
-use keyward_gateway::upstream::PinStore;
 use keyward_gateway::upstream::pins::definition;
 use keyward_policy::{Action, evaluate_tool};
 use keyward_vault::SecretValue;
@@ -42,10 +41,9 @@ pub(crate) fn accept(paths: &Paths, env: &ProcessEnv, name: &str) -> Result<Exit
     let passphrase = human_passphrase(env)?;
     vault.verify_passphrase(&passphrase)?;
 
-    let pins = PinStore::open(&paths.data_dir.join("pins.json"))
-        .map_err(|e| CliError::msg(e.to_string()))?;
     let audit = AuditLog::open(&paths.audit_file())?;
     let (config, _) = approved.confirm(&vault, &audit)?;
+    let pins = crate::cmd::open_pins(paths, &vault, &config)?;
     let gateway = Gateway::new(config, Some(&vault), env, audit, pins)?;
     let rt = gateway
         .servers()

@@ -40,6 +40,10 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<Exi
     let vault = Vault::create(&vault_path, &passphrase, KdfParams::DEFAULT)?;
     println!("created vault {}", vault_path.display());
     crate::config_approval::init::approve_initial(paths, &vault)?;
+    // The first, empty, sealed tool pins: from now on a missing store
+    // means it was removed (SECURITY.md item 11).
+    keyward_gateway::upstream::PinStore::create(&crate::cmd::pins_file(paths), vault.sealer())
+        .map_err(|e| CliError::msg(e.to_string()))?;
 
     if args.no_keychain || env.no_keychain {
         println!("not using the OS credential store (--no-keychain or KEYWARD_NO_KEYCHAIN)");

@@ -80,3 +80,23 @@ pub(crate) fn config_file(paths: &Paths) -> Result<std::path::PathBuf, CliError>
         Err(CliError::NotInitialised(paths.config_dir.clone()))
     }
 }
+
+/// The tool pins (`DATA/pins.json`, sealed under the vault key) for the
+/// servers of `config`: a store found missing or changed puts them all
+/// under review (see keyward_gateway::upstream::pins).
+pub(crate) fn open_pins(
+    paths: &Paths,
+    vault: &keyward_vault::Vault,
+    config: &keyward_config::Config,
+) -> Result<keyward_gateway::upstream::PinStore, CliError> {
+    keyward_gateway::upstream::PinStore::open(
+        &pins_file(paths),
+        vault.sealer(),
+        config.servers.keys().cloned(),
+    )
+    .map_err(|e| CliError::msg(e.to_string()))
+}
+
+pub(crate) fn pins_file(paths: &Paths) -> std::path::PathBuf {
+    paths.data_dir.join("pins.json")
+}

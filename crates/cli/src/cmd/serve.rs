@@ -2,7 +2,6 @@ use std::process::ExitCode;
 
 use keyward_audit::AuditLog;
 use keyward_config::Paths;
-use keyward_gateway::upstream::PinStore;
 use keyward_gateway::{Gateway, GatewayError, Shape, serve_stdio_starting};
 
 use crate::env::ProcessEnv;
@@ -39,8 +38,7 @@ pub(crate) fn run(
             let vault = unlock(paths, env, Prompt::Never)?;
             let audit = AuditLog::open(&paths.audit_file())?;
             let (config, notice) = approved.confirm(&vault, &audit)?;
-            let pins = PinStore::open(&paths.data_dir.join("pins.json"))
-                .map_err(|e| CliError::msg(e.to_string()))?;
+            let pins = crate::cmd::open_pins(paths, &vault, &config)?;
             let gateway = Gateway::following(config, vault, env, audit, pins)?;
             if let Some(n) = notice {
                 gateway.set_config_notice(n);

@@ -16,7 +16,6 @@ use keyward_audit::AuditLog;
 use keyward_config::Paths;
 use keyward_gateway::Gateway;
 use keyward_gateway::http::{self, AgentStore, CancellationToken, Router, agents, runfile};
-use keyward_gateway::upstream::PinStore;
 
 use crate::cli::ServeArgs;
 use crate::env::ProcessEnv;
@@ -65,8 +64,7 @@ pub(crate) fn run(
     let vault = unlock(paths, env, Prompt::IfTerminal)?;
     let audit = AuditLog::open(&paths.audit_file())?;
     let (config, notice) = approved.confirm(&vault, &audit)?;
-    let pins = PinStore::open(&paths.data_dir.join("pins.json"))
-        .map_err(|e| CliError::msg(e.to_string()))?;
+    let pins = crate::cmd::open_pins(paths, &vault, &config)?;
     let agents = AgentStore::open(&paths.data_dir.join(agents::AGENTS_FILE))
         .map_err(|e| CliError::msg(e.to_string()))?;
     if agents.count() == 0 {

@@ -8,7 +8,6 @@ use keyward_audit::AuditLog;
 use keyward_config::Paths;
 use keyward_gateway::Gateway;
 use keyward_gateway::pipeline::redact::scrub_tools;
-use keyward_gateway::upstream::PinStore;
 use keyward_gateway::upstream::pins::definition;
 use keyward_policy::evaluate_tool;
 
@@ -25,10 +24,9 @@ pub(crate) fn list_tools(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, Cl
         return Ok(ExitCode::SUCCESS);
     }
     let vault = unlock(paths, env, Prompt::IfTerminal)?;
-    let pins = PinStore::open(&paths.data_dir.join("pins.json"))
-        .map_err(|e| CliError::msg(e.to_string()))?;
     let audit = AuditLog::open(&paths.audit_file())?;
     let (config, _) = approved.confirm(&vault, &audit)?;
+    let pins = crate::cmd::open_pins(paths, &vault, &config)?;
     let gateway = Gateway::new(config, Some(&vault), env, audit, pins)?;
     drop(vault);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -58,6 +56,9 @@ pub(crate) fn list_tools(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, Cl
             let pin = match gateway.pins().pinned(name, &t.name) {
                 Some(p) if p.definition != definition(t) => {
                     "  [changed since accepted: `keyward servers accept`]"
+                }
+                None if gateway.pins().under_review(name) => {
+                    "  [not reviewed since the tool pins were removed or changed: `keyward servers accept`]"
                 }
                 _ => "",
             };

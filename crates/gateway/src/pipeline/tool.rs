@@ -149,7 +149,7 @@ pub async fn handle(
         }
         Some(CatalogEntry::Withheld { .. }) => {
             let msg = format!(
-                "denied: {what} changed its definition since it was accepted; the user must review it with `keyward servers accept {server}`"
+                "denied: {what} changed its definition since it was accepted, or keyward's record of what was accepted was removed or changed; the user must review it with `keyward servers accept {server}`"
             );
             return Err(audit::refuse(gw, event, "deny", rule, &msg));
         }

@@ -88,6 +88,17 @@ impl Catalog {
             }
             let entry = match pins.check(server, &tool)? {
                 PinCheck::New | PinCheck::Unchanged => CatalogEntry::Exposed(tool.clone()),
+                PinCheck::Unreviewed { current } => {
+                    tracing::warn!(
+                        server,
+                        tool = %tool.name,
+                        "tool withheld: the tool pins were found missing or changed outside keyward; review with `keyward servers accept {server}`"
+                    );
+                    CatalogEntry::Withheld {
+                        pinned: Value::Null,
+                        current,
+                    }
+                }
                 PinCheck::Changed { pinned, current } => {
                     tracing::warn!(
                         server,
