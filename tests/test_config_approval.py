@@ -1,4 +1,4 @@
-"""Rules the agent cannot change (THREATS.md item 6): `keyward serve` runs
+"""Rules the agent cannot change (SECURITY.md item 6): `keyward serve` runs
 the last keyward.toml a human approved with the vault passphrase; an edit
 is effective only after `keyward config approve`."""
 

@@ -1,4 +1,4 @@
-"""THREATS.md item 8: secrets never reach keyward's own channels. The guard
+"""SECURITY.md item 8: secrets never reach keyward's own channels. The guard
 used here is itself tested against a planted leak."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """keyward serve, driven by the official Python MCP SDK, proxying to a real
-HTTP upstream on 127.0.0.1. Each test names the THREATS.md item it pins."""
+HTTP upstream on 127.0.0.1. Each test names the SECURITY.md item it pins."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bad input on the wire (THREATS.md item 9): keyward keeps answering."""
+"""Bad input on the wire (SECURITY.md item 9): keyward keeps answering."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Everything an upstream MCP server returns is scrubbed (issue 4, THREATS
+"""Everything an upstream MCP server returns is scrubbed (issue 4, SECURITY.md
 items 1 and 8): tool definitions, structured content, embedded resources,
 tool errors, its stderr in keyward's own log, and the pins file. The
 upstream is a fixture built on the official Python SDK that tries each way;

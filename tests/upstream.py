@@ -2,7 +2,7 @@
 
 It reflects what it receives (method, raw path, query, headers, body) so a
 test can see exactly what keyward sent, and it has endpoints that misbehave
-the way THREATS.md says upstreams do: echoing credentials, redirecting to
+the way SECURITY.md says upstreams do: echoing credentials, redirecting to
 another origin, splitting a secret across chunks, compressing, stalling.
 Every request is also recorded in `server.requests`.
 """

@@ -74,7 +74,7 @@ impl Auth {
     }
 }
 
-/// Bounds on what one call may cost (THREATS.md item 5).
+/// Bounds on what one call may cost (SECURITY.md item 5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub timeout: Duration,

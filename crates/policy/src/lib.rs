@@ -1,6 +1,6 @@
 //! keyward's policy: pure decision logic, no IO of any kind.
 //!
-//! Everything the agent sends is hostile (THREATS.md). This crate turns the
+//! Everything the agent sends is hostile (SECURITY.md). This crate turns the
 //! agent's request into one canonical form ([`NormalizedPath`], [`Method`]),
 //! matches that form against the human's rules ([`HttpRule`],
 //! [`PathPattern`]; [`ToolRule`], [`NamePattern`] for upstream MCP tools;

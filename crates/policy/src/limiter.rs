@@ -1,4 +1,4 @@
-//! The in-memory rate limiter (THREATS.md item 5), built on `governor`'s
+//! The in-memory rate limiter (SECURITY.md item 5), built on `governor`'s
 //! keyed GCRA limiter, which is exact under concurrency: every check is one
 //! compare-and-swap on the key's state, so N threads racing for the last
 //! cell let exactly one through.

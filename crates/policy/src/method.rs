@@ -1,5 +1,5 @@
 //! HTTP methods, validated and upper-cased once so that `get`, `Get` and
-//! `GET` are the same method to every rule (THREATS.md item 4).
+//! `GET` are the same method to every rule (SECURITY.md item 4).
 
 use std::fmt;
 use std::str::FromStr;

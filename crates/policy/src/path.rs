@@ -1,4 +1,4 @@
-//! THE path normaliser (THREATS.md item 3).
+//! THE path normaliser (SECURITY.md item 3).
 //!
 //! Normalise once, match the normalised form, send exactly what was matched;
 //! reject what cannot be normalised unambiguously. Nothing here resolves or

@@ -1,5 +1,5 @@
 //! Rates as people write them: `10/minute`, `5/second`, `100/hour`,
-//! `1000/day` (THREATS.md item 5: loops and floods).
+//! `1000/day` (SECURITY.md item 5: loops and floods).
 //!
 //! Semantics (GCRA, as implemented by `governor`): `count/per` is the
 //! sustained rate, one call every `per / count`; `burst` (default `count`)

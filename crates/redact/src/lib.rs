@@ -1,6 +1,6 @@
 //! The scrubber: replaces every known secret value, and the encodings it is
 //! likely to travel in, with [`REDACTED`] in everything that goes back to the
-//! agent (THREATS.md item 1).
+//! agent (SECURITY.md item 1).
 //!
 //! Pure: no IO, no logging. Build a [`Scrubber`] once from the vault's current
 //! values with [`ScrubberBuilder`], clone it cheaply into every connection, and

@@ -1,7 +1,7 @@
 //! The decrypted vault body: named secrets with their timestamps, and their
 //! plaintext JSON encoding.
 //!
-//! Where plaintext lives while encoding and decoding (THREATS item 8):
+//! Where plaintext lives while encoding and decoding (SECURITY.md item 8):
 //! - encoding: each value is base64-encoded into a `Zeroizing<String>` sized
 //!   exactly (no reallocation), which serde_json copies into the output
 //!   buffer. That buffer is a `Zeroizing<Vec<u8>>` whose capacity is

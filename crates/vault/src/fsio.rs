@@ -2,7 +2,7 @@
 //! replacement keeping the previous generation, bounded reads, and 0600/0700
 //! permissions.
 //!
-//! The write sequence (THREATS item 9, "no data lost"):
+//! The write sequence (SECURITY.md item 9, "no data lost"):
 //! 1. write the new document to `.<name>.tmp-<random>` (created 0600, never
 //!    an existing file), `fsync` it;
 //! 2. hard-link the current file to `<name>.prev.tmp` (copy if the file

@@ -1,6 +1,6 @@
 //! Canary tests: a secret value (or key, or passphrase) never appears in
 //! the vault's files, in `Debug`/`Display` output, or in error messages
-//! (THREATS items 8 and 9).
+//! (SECURITY.md items 8 and 9).
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns fail the test the same way
 

@@ -1,4 +1,4 @@
-//! Concurrent writers on the same file lose nothing (THREATS item 9).
+//! Concurrent writers on the same file lose nothing (SECURITY.md item 9).
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns fail the test the same way
 

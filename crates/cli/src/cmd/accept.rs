@@ -1,5 +1,5 @@
 //! `keyward servers accept NAME`: review and accept changed tool
-//! definitions of an upstream server (THREATS.md item 7).
+//! definitions of an upstream server (SECURITY.md item 7).
 //!
 //! Accepting is an approval, so it needs what an agent running as the same
 //! user does not have: the vault passphrase, typed at the terminal or given

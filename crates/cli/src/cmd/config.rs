@@ -1,5 +1,5 @@
 //! `keyward config diff | approve`: what changed in keyward.toml since the
-//! last approved config, and making the change effective (THREATS.md item
+//! last approved config, and making the change effective (SECURITY.md item
 //! 6). Approving needs the vault passphrase, typed at the terminal or given
 //! in KEYWARD_PASSPHRASE: unlocking through the OS keychain or a key file,
 //! which a same-user process can do too, is not enough.

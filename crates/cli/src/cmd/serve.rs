@@ -24,7 +24,7 @@ pub(crate) fn run(
     if let Some(addr) = &args.http {
         return crate::cmd::serve_http::run(paths, env, args, addr);
     }
-    // The last approved config, not keyward.toml as it is (THREATS.md item 6).
+    // The last approved config, not keyward.toml as it is (SECURITY.md item 6).
     let approved = crate::config_approval::serving(paths)?;
     let shape = Shape::of(approved.config());
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -50,7 +50,7 @@ pub(crate) fn run(
             info.addr, info.pid
         )));
     }
-    // The last approved config, not keyward.toml as it is (THREATS.md item 6).
+    // The last approved config, not keyward.toml as it is (SECURITY.md item 6).
     let approved = crate::config_approval::serving(paths)?;
     let listener = std::net::TcpListener::bind(addr)
         .map_err(|e| CliError::msg(format!("cannot listen on {addr}: {e}")))?;

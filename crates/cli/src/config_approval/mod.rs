@@ -1,4 +1,4 @@
-//! Rules the agent cannot change (THREATS.md item 6): a change to
+//! Rules the agent cannot change (SECURITY.md item 6): a change to
 //! keyward.toml takes effect only once a human approved it with the vault
 //! passphrase. `keyward serve` runs the last approved config (see
 //! [`store`] for how it is kept and sealed) and says so when keyward.toml

@@ -29,7 +29,7 @@ impl HttpConnector {
     pub fn new() -> Result<HttpConnector, HttpError> {
         let client = reqwest::Client::builder()
             // Redirects go back to the agent as they are; following one could
-            // carry the credential to another origin (THREATS.md item 2).
+            // carry the credential to another origin (SECURITY.md item 2).
             .redirect(reqwest::redirect::Policy::none())
             // A proxy from the environment would see every credential.
             .no_proxy()

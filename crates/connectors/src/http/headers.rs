@@ -1,5 +1,5 @@
 //! Which headers the agent may not set, and which upstream headers it never
-//! sees (THREATS.md item 4).
+//! sees (SECURITY.md item 4).
 
 /// Request headers dropped from what the agent asks for: credentials it
 /// could use to replace or add to the injected one, host and forwarding

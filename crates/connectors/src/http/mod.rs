@@ -1,7 +1,7 @@
 //! The HTTP service connector.
 //!
 //! `prepare` builds the exact URL and headers from already-normalised parts
-//! and proves that the final origin is the service's own (THREATS.md item 2);
+//! and proves that the final origin is the service's own (SECURITY.md item 2);
 //! `client` sends it without following redirects.
 
 mod client;

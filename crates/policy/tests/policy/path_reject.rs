@@ -1,5 +1,5 @@
 //! Every `PathError` variant of the path itself: each test shows inputs that
-//! must hit the variant and near misses that must not (THREATS.md item 3).
+//! must hit the variant and near misses that must not (SECURITY.md item 3).
 
 use keyward_policy::{MAX_PATH_BYTES, MAX_SEGMENTS, NormalizedPath, PathError as E};
 

@@ -1,6 +1,6 @@
 //! Properties of the normaliser and matcher, over generated hostile input.
 //!
-//! The generators mix the tricks of THREATS.md item 3 (dots, encoded dots
+//! The generators mix the tricks of SECURITY.md item 3 (dots, encoded dots
 //! and slashes, `%25`, `;`, `?`, `#`, backslashes, look-alikes, control
 //! characters) with ordinary path text, so that a good share of inputs is
 //! accepted and the properties about accepted paths are really exercised;

@@ -35,7 +35,7 @@ fn form(name: impl Into<String>, bytes: impl Into<Vec<u8>>, caseless: bool) -> F
     }
 }
 
-/// Every form the crate promises to scrub for `secret` (THREATS item 1).
+/// Every form the crate promises to scrub for `secret` (SECURITY.md item 1).
 pub fn forms(secret: &[u8]) -> Vec<Form> {
     let mut out = vec![form("raw", secret, false)];
     out.push(form("base64", STANDARD.encode(secret), false));
