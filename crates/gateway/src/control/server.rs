@@ -222,8 +222,10 @@ async fn dispatch(gw: &Gateway, req: Request, marker: &Path) -> Reply {
             if let Err(e) = human(gw, passphrase).await {
                 return Reply::error(e);
             }
-            unlock(gw, "control socket");
+            // The marker first: the marker watch must not lock this
+            // keyward again between the unlock and the removal.
             let _ = std::fs::remove_file(marker);
+            unlock(gw, "control socket");
             Reply {
                 locked: Some(false),
                 message: Some("unlocked".into()),

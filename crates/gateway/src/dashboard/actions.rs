@@ -216,10 +216,12 @@ pub(super) async fn unlock(State(dash): State<Dash>, mut action: Action) -> Resp
             return back("no-passphrase");
         }
     }
-    unlock_all(gw, "dashboard");
+    // The marker first: this keyward's marker watch must not lock it
+    // again between the unlock and the removal.
     if let Some(marker) = &dash.inner.lock_marker {
         let _ = std::fs::remove_file(marker);
     }
+    unlock_all(gw, "dashboard");
     back("unlocked")
 }
 
