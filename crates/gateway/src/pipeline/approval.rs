@@ -18,7 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::ToolOutcome;
-use super::audit::{self, printable};
+use super::audit;
 use super::session::Session;
 use crate::Gateway;
 use crate::approval::{
@@ -152,7 +152,7 @@ pub fn preview(gw: &Gateway, value: &Value) -> Option<String> {
         return None;
     }
     let (text, _) = super::redact::scrub_text(gw, &text);
-    Some(printable(&text, PREVIEW_CHARS))
+    Some(shown_bounded(&text, PREVIEW_CHARS))
 }
 
 /// The agent's stated reason, scrubbed and bounded.
@@ -162,11 +162,20 @@ pub fn reason(gw: &Gateway, reason: Option<&str>) -> Option<String> {
         return None;
     }
     let (r, _) = super::redact::scrub_text(gw, r);
-    Some(printable(&r, REASON_CHARS))
+    Some(shown_bounded(&r, REASON_CHARS))
 }
 
-/// Long enough that padding cannot push what matters far out of view; the
-/// preview ends with `…` when it was cut.
+/// Agent text for the question: escaped once, here, by the one escaping
+/// ([`keyward_audit::shown`]: bidirectional, invisible and control
+/// characters as `\u{..}`, a backslash as `\\`), so that every channel
+/// shows the same text and none of it can make the question read
+/// differently from the call. A cut says plainly how much is not shown.
+fn shown_bounded(text: &str, max_chars: usize) -> String {
+    keyward_audit::shown::escape_bounded(text, max_chars)
+}
+
+/// Long enough that padding cannot push what matters far out of view; a
+/// cut preview ends with `… [N more characters not shown]`.
 const PREVIEW_CHARS: usize = 2000;
 const REASON_CHARS: usize = 300;
 
