@@ -174,6 +174,15 @@ fn shown_bounded(text: &str, max_chars: usize) -> String {
     keyward_audit::shown::escape_bounded(text, max_chars)
 }
 
+/// A call's description for the question's target line (a command's
+/// arguments, a workflow step): escaped, and bounded generously enough that
+/// padding cannot push an argument out of view; a cut says so plainly.
+pub fn target_text(text: &str) -> String {
+    shown_bounded(text, TARGET_CHARS)
+}
+
+const TARGET_CHARS: usize = 4000;
+
 /// Long enough that padding cannot push what matters far out of view; a
 /// cut preview ends with `… [N more characters not shown]`.
 const PREVIEW_CHARS: usize = 2000;
@@ -508,4 +517,20 @@ pub fn unlock(gw: &Gateway, by: &str) {
             ..Event::default()
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::target_text;
+
+    /// A command's arguments (or a workflow step's description) were cut
+    /// at 300 characters: padding pushed the last argument out of view.
+    #[test]
+    fn padding_cannot_push_command_arguments_out_of_the_question() {
+        let argv = format!("log {} --output=/tmp/x", "a".repeat(290));
+        assert_eq!(target_text(&argv), argv);
+        let long = "a".repeat(5000);
+        assert!(target_text(&long).ends_with("… [1000 more characters not shown]"));
+        assert_eq!(target_text("x\u{202e}"), "x\\u{202e}");
+    }
 }
