@@ -535,3 +535,161 @@ def test_the_question_shows_query_parameters_headers_and_the_json_body(home, ups
     mcp_call(home, calls, elicitation_callback=answering("deny", seen=seen))
     msg = seen[0].message
     assert "scope=all-orders" in msg and "X-Mode" in msg and "force" in msg and "999" in msg and "json body" in msg, msg
+
+
+# --- what the human reads -----------------------------------------------
+
+# Characters that make a line read differently from what it holds: a
+# right-to-left override, a zero-width space, a line separator, an isolate.
+HIDDEN = ["\u202e", "\u200b", "\u2028", "\u2066", "\u2069", "\u200f", "\ufeff", "\x1b"]
+
+
+def hidden_in(text: str) -> list[str]:
+    """The hidden characters in `text` (its own line breaks aside)."""
+    return [f"U+{ord(c):04X}" for c in text if c in HIDDEN or (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0]
+
+
+def test_bidi_override_in_reason_is_escaped_on_every_channel(home, upstream, pay):
+    """A reason, a query parameter and a body with U+202E, U+200B and
+    U+2028: `keyward approvals`, the elicitation message, and the dashboard
+    (its page and its live stream) show them as escapes, never raw."""
+    import http.client
+    import urllib.parse
+
+    from http_service import Service, add_agent
+
+    reason = "refund \u202e0001\u202c EUR\u200b\u2028approved by finance"
+    note = "n\u2066ote\u2069\u200b"
+    body = "amount=5\u2028&amount=99999\u202e"
+    alice = add_agent(home, "alice")
+    seen: list = []
+    checked = threading.Event()
+
+    async def answer_after_the_checks(context, params):
+        seen.append(params)
+        while not checked.is_set():
+            await anyio.sleep(0.05)
+        return types.ElicitResult(action="accept", content={"decision": "deny"})
+
+    def call(c):
+        return c.call_tool(
+            "http_request",
+            {"service": "pay", "method": "POST", "path": "/refunds/42", "query": {"note": note},
+             "body": body, "reason": reason},
+        )
+
+    with Service(home) as s:
+        from http_service import mcp_http
+
+        result: dict = {}
+
+        def run():
+            try:
+                result["r"] = mcp_http(s.url, alice, call, mode="legacy", elicitation_callback=answer_after_the_checks)
+            except BaseException as e:  # noqa: BLE001 - reported below
+                result["e"] = e
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        try:
+            wait_pending(home)
+            # `keyward approvals`
+            out = home.run("approvals").stdout
+            assert hidden_in(out) == [], (hidden_in(out), out)
+            assert "reason: refund \\u{202e}0001\\u{202c} EUR\\u{200b}\\u{2028}approved by finance" in out, out
+            assert "note=n\\u{2066}ote\\u{2069}\\u{200b}" in out, out
+            assert "amount=5\\u{2028}&amount=99999\\u{202e}" in out, out
+
+            # The dashboard: log in, then the page and the live stream.
+            host, port = s.addr.rsplit(":", 1)
+
+            def req(method, path, headers=None, form=None, stream=False):
+                conn = http.client.HTTPConnection(host, int(port), timeout=10)
+                h = dict(headers or {})
+                data = None
+                if form is not None:
+                    data = urllib.parse.urlencode(form)
+                    h["Content-Type"] = "application/x-www-form-urlencoded"
+                conn.request(method, path, body=data, headers=h)
+                resp = conn.getresponse()
+                if stream:
+                    return conn, resp
+                out = resp.status, resp.getheaders(), resp.read().decode()
+                conn.close()
+                return out
+
+            status, headers, _ = req("POST", "/login", form={"passphrase": PASS["KEYWARD_PASSPHRASE"]})
+            assert status in (200, 303), status
+            cookie = next(v.split(";")[0] for k, v in headers if k.lower() == "set-cookie")
+            status, _, page = req("GET", "/", {"Cookie": cookie})
+            assert status == 200 and "refund " in page, page
+            assert hidden_in(page) == [], hidden_in(page)
+            assert "refund \\u{202e}0001\\u{202c} EUR\\u{200b}\\u{2028}approved by finance" in page, page
+            assert "note=n\\u{2066}ote\\u{2069}\\u{200b}" in page
+            conn, resp = req("GET", "/events", {"Cookie": cookie, "Accept": "text/event-stream"}, stream=True)
+            assert resp.status == 200
+            event = b""
+            while b"\n\n" not in event:
+                line = resp.readline()
+                assert line, "the stream ended"
+                event += line
+            conn.close()
+            live = event.decode()
+            assert "event: state" in live and "refund " in live, live
+            assert hidden_in(live) == [], hidden_in(live)
+            assert "refund \\u{202e}0001" in live
+        finally:
+            checked.set()
+            t.join(60)
+    assert not t.is_alive() and "e" not in result, result.get("e")
+    r = result["r"]
+    assert r.is_error and "declined" in text_of(r)
+    assert posts(upstream) == []
+    # The elicitation message the client showed the human.
+    assert len(seen) == 1
+    msg = seen[0].message
+    assert hidden_in(msg) == [], (hidden_in(msg), msg)
+    assert "reason given by the agent: refund \\u{202e}0001\\u{202c} EUR\\u{200b}\\u{2028}approved by finance" in msg, msg
+    assert "note=n\\u{2066}ote\\u{2069}\\u{200b}" in msg, msg
+    assert "amount=5\\u{2028}&amount=99999\\u{202e}" in msg, msg
+    # The audit record of the question holds what the human was shown.
+    asked = [a for a in home.audit() if a["kind"] == "approval" and a["decision"] == "asked"]
+    assert "\\u{202e}" in asked[0]["args"] and "\u202e" not in json.dumps(asked, ensure_ascii=False)
+
+
+def test_an_escape_typed_by_the_agent_is_shown_as_typed(home, upstream, pay):
+    """The agent cannot fake an escape: the six characters `\\u{202e}` are
+    shown with their backslash escaped, not as a real U+202E is."""
+    seen: list = []
+
+    async def calls(client):
+        return await refund(client, reason="real \u202e fake \\u{202e}")
+
+    mcp_call(home, calls, elicitation_callback=answering("deny", seen=seen))
+    msg = seen[0].message
+    assert "real \\u{202e} fake \\\\u{202e}" in msg, msg
+
+
+def test_padding_cannot_push_query_parameters_out_of_the_question(home, upstream, pay):
+    """A 290-character path once cut the question's target at 300
+    characters, so `?note=…&amount=99999` read as `…`."""
+    seen: list = []
+    path = "/refunds/42/" + "a" * 278
+    assert len(path) == 290
+    query = "note=" + "b" * 40 + "&amount=99999"
+
+    async def calls(client):
+        return await client.call_tool(
+            "http_request",
+            {"service": "pay", "method": "POST", "path": f"{path}?{query}", "query": {"currency": "eur"}},
+        )
+
+    held = Held(home, calls, elicitation_callback=answering("deny", seen=seen, delay=3))
+    wait_pending(home)
+    out = home.run("approvals").stdout
+    held.join()
+    msg = seen[0].message
+    for shown in (msg, out):
+        assert f"?{query}&currency=eur" in shown, shown
+        assert "characters of the path not shown" in shown, shown
+    assert posts(upstream) == []

@@ -67,6 +67,7 @@ mod head;
 mod log;
 mod read;
 mod record;
+pub mod shown;
 mod tail;
 
 pub use error::{AuditError, HeadProblem, Problem, VerifyError};

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use keyward_audit::shown::shown;
 use keyward_config::Paths;
-use keyward_gateway::control::{Reply, Request, sockets};
+use keyward_gateway::control::{QuestionView, Reply, Request, sockets};
 use keyward_vault::{SecretValue, Vault};
 
 use crate::env::ProcessEnv;
@@ -156,18 +157,7 @@ pub(crate) fn list(paths: &Paths) -> Result<ExitCode, CliError> {
     for r in replies {
         for q in r.pending.unwrap_or_default() {
             n += 1;
-            println!("{}  agent {}  {} ({})", q.id, q.agent, q.target, q.kind);
-            if let Some(rule) = &q.rule {
-                println!("    rule: {rule}");
-            }
-            if let Some(reason) = &q.reason {
-                println!("    reason: {reason}");
-            }
-            if let Some(p) = &q.preview {
-                println!("    arguments: {p}");
-            }
-            println!("    \"for a while\" grants: {}", q.grants);
-            println!("    denied at {} unless answered", q.deadline);
+            print!("{}", describe(&q));
         }
     }
     if n == 0 {
@@ -178,6 +168,40 @@ pub(crate) fn list(paths: &Paths) -> Result<ExitCode, CliError> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One question as `keyward approvals` lists it. The serving keyward
+/// escaped the agent's texts when it asked ([`keyward_audit::shown`]);
+/// each is passed through [`shown`] again, which leaves escaped text as it
+/// is and escapes any bidirectional, invisible or control character that
+/// still reaches here (from an older keyward, or a socket that is not
+/// keyward): none reaches the terminal.
+fn describe(q: &QuestionView) -> String {
+    let mut s = format!(
+        "{}  agent {}  {} ({})\n",
+        shown(&q.id),
+        shown(&q.agent),
+        shown(&q.target),
+        shown(&q.kind)
+    );
+    if let Some(rule) = &q.rule {
+        s.push_str(&format!("    rule: {}\n", shown(rule)));
+    }
+    if let Some(reason) = &q.reason {
+        s.push_str(&format!("    reason: {}\n", shown(reason)));
+    }
+    if let Some(p) = &q.preview {
+        s.push_str(&format!("    arguments: {}\n", shown(p)));
+    }
+    s.push_str(&format!(
+        "    \"for a while\" grants: {}\n",
+        shown(&q.grants)
+    ));
+    s.push_str(&format!(
+        "    denied at {} unless answered\n",
+        shown(&q.deadline)
+    ));
+    s
 }
 
 /// Sends an answer to whichever keyward holds question `id`.
@@ -201,12 +225,14 @@ fn answer(
     for socket in holder.into_iter() {
         match ask(&socket, &req) {
             Some(r) if r.ok => {
-                println!("{}", r.message.unwrap_or_else(|| "done".into()));
+                println!("{}", shown(r.message.as_deref().unwrap_or("done")));
                 return Ok(ExitCode::SUCCESS);
             }
             Some(r) if r.unknown => continue,
             Some(r) => {
-                return Err(CliError::msg(r.error.unwrap_or_else(|| "refused".into())));
+                return Err(CliError::msg(
+                    shown(r.error.as_deref().unwrap_or("refused")).into_owned(),
+                ));
             }
             None => continue,
         }
@@ -253,10 +279,14 @@ pub(crate) fn grants(paths: &Paths) -> Result<ExitCode, CliError> {
             n += 1;
             println!(
                 "{}  agent {}  {}  until {}  ({})",
-                g.id, g.agent, g.scope, g.until, g.created_by
+                shown(&g.id),
+                shown(&g.agent),
+                shown(&g.scope),
+                shown(&g.until),
+                shown(&g.created_by)
             );
             if let Some(reason) = g.reason {
-                println!("    reason: {reason}");
+                println!("    reason: {}", shown(&reason));
             }
         }
     }
@@ -277,7 +307,7 @@ pub(crate) fn revoke(paths: &Paths, id: Option<&str>, all: bool) -> Result<ExitC
     let replies = ask_all(paths, &req);
     if all {
         for r in &replies {
-            println!("{}", r.message.clone().unwrap_or_default());
+            println!("{}", shown(r.message.as_deref().unwrap_or_default()));
         }
         if replies.is_empty() {
             println!("no keyward is serving: there are no grants");
@@ -286,7 +316,7 @@ pub(crate) fn revoke(paths: &Paths, id: Option<&str>, all: bool) -> Result<ExitC
     }
     match replies.iter().find(|r| r.ok) {
         Some(r) => {
-            println!("{}", r.message.clone().unwrap_or_default());
+            println!("{}", shown(r.message.as_deref().unwrap_or_default()));
             Ok(ExitCode::SUCCESS)
         }
         None => Err(CliError::msg(format!(
@@ -303,7 +333,7 @@ pub(crate) fn lock(paths: &Paths) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::msg(format!("cannot write {}: {e}", marker.display())))?;
     let replies = ask_all(paths, &Request::Lock);
     for r in &replies {
-        println!("{}", r.message.clone().unwrap_or_else(|| "locked".into()));
+        println!("{}", shown(r.message.as_deref().unwrap_or("locked")));
     }
     // A service this command can see that did not answer: its socket may
     // have been moved away. It will see the marker by itself, but say so.
@@ -396,4 +426,55 @@ pub(crate) fn start_control(
 /// Removes this process's control socket (at exit).
 pub(crate) fn stop_control(paths: &Paths) {
     let _ = std::fs::remove_file(keyward_gateway::control::socket_path(&run_dir(paths)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(bad: &str) -> QuestionView {
+        QuestionView {
+            id: "q1".into(),
+            agent: format!("agent{bad}"),
+            kind: "http".into(),
+            target: format!("pay: POST /refunds/42?note={bad}"),
+            rule: Some(format!("rule{bad}")),
+            preview: Some(format!("body: {bad}")),
+            reason: Some(format!("reason{bad}")),
+            grants: format!("pay: POST {bad}"),
+            asked: "2027-01-15T08:00:00Z".into(),
+            deadline: "2027-01-15T08:00:20Z".into(),
+        }
+    }
+
+    /// Even a question that reaches the terminal unescaped (an older
+    /// keyward, a fake socket) is printed without a hidden character.
+    #[test]
+    fn bidi_override_in_reason_is_escaped_in_keyward_approvals() {
+        let listed = describe(&view("x\u{202e}\u{2066}\u{200b}\u{2028}\u{1b}[2K\u{2069}y"));
+        for line in listed.lines() {
+            assert!(
+                !line.chars().any(keyward_audit::shown::is_hidden),
+                "{line:?}"
+            );
+        }
+        assert_eq!(listed.lines().count(), 6, "{listed}");
+        assert!(
+            listed.contains(
+                "    reason: reasonx\\u{202e}\\u{2066}\\u{200b}\\u{2028}\\u{1b}[2K\\u{2069}y\n"
+            ),
+            "{listed}"
+        );
+    }
+
+    /// What the serving keyward escaped is printed as it is.
+    #[test]
+    fn escaped_text_is_printed_as_sent() {
+        let escaped = keyward_audit::shown::escape("C:\\tmp \u{202e}");
+        let listed = describe(&view(&escaped));
+        assert!(
+            listed.contains("reason: reasonC:\\\\tmp \\u{202e}\n"),
+            "{listed}"
+        );
+    }
 }

@@ -2,7 +2,6 @@ use std::process::ExitCode;
 
 use keyward_audit::{Record, read_last, read_records, verify};
 use keyward_config::Paths;
-use keyward_gateway::pipeline::audit::printable;
 
 use crate::cli::{AuditArgs, AuditCmd};
 use crate::error::CliError;
@@ -48,11 +47,13 @@ pub(crate) fn run(paths: &Paths, args: AuditArgs) -> Result<ExitCode, CliError> 
 }
 
 /// One readable line. Every field that came from the agent or an upstream
-/// is escaped: a record must not be able to forge lines or drive the
-/// terminal that prints it.
+/// was escaped when it was recorded (`keyward_audit::shown`); a record
+/// that still holds a hidden character (an older keyward's, or an edited
+/// file's) is escaped here: a record must not be able to forge lines, drive
+/// the terminal that prints it, or read differently from what it holds.
+/// Escaped text is not escaped again (its backslashes would double).
 fn human(r: &Record) -> String {
-    let line = raw_human(r);
-    printable(&line, usize::MAX)
+    keyward_audit::shown::shown(&raw_human(r)).into_owned()
 }
 
 fn raw_human(r: &Record) -> String {

@@ -5,7 +5,8 @@
 //! safe for the terminal first: control characters, and the invisible and
 //! bidirectional formatting characters that can make a line read
 //! differently from what it holds ("Trojan Source"), are shown as `\u{..}`
-//! escapes. A change cannot hide itself from the reviewer.
+//! escapes (and a backslash as `\\`, so an escape cannot be faked) by
+//! [`keyward_audit::shown`]. A change cannot hide itself from the reviewer.
 
 use similar::{Algorithm, ChangeTag, TextDiff};
 
@@ -72,38 +73,10 @@ pub(crate) fn unified(old: &str, new: &str, old_label: &str, new_label: &str) ->
 }
 
 /// `s` with every character that could drive the terminal or change how a
-/// line reads escaped (`\u{1b}`, `\u{202e}`); tabs stay.
+/// line reads escaped (`\u{1b}`, `\u{202e}`, a backslash as `\\`); tabs
+/// stay. The one escaping of agent text keyward shows a human.
 pub(crate) fn printable(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c != '\t' && (c.is_control() || is_invisible_format(c)) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Zero-width, bidirectional-control and other invisible format characters.
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00ad}'
-            | '\u{061c}'
-            | '\u{115f}'
-            | '\u{1160}'
-            | '\u{180e}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{206f}'
-            | '\u{3164}'
-            | '\u{fe00}'..='\u{fe0f}'
-            | '\u{feff}'
-            | '\u{ffa0}'
-            | '\u{fff9}'..='\u{fffb}'
-            | '\u{e0000}'..='\u{e007f}'
-    )
+    keyward_audit::shown::escape(s)
 }
 
 #[cfg(test)]
@@ -163,11 +136,17 @@ mod tests {
             "{d:?}"
         );
         assert!(d.contains("+x = \"\\u{1b}[1A\\u{1b}[2K\"\n"), "{d}");
-        assert!(
-            d.contains("+y = \"\\u{202e}wolla\\u{2066}\"\\u{d}\n"),
-            "{d}"
-        );
+        assert!(d.contains("+y = \"\\u{202e}wolla\\u{2066}\"\\r\n"), "{d}");
         assert_eq!(printable("a\tb"), "a\tb");
         assert_eq!(printable("a\u{200b}b"), "a\\u{200b}b");
+    }
+
+    /// The file's own text `\u{202e}` is not shown as a real U+202E is.
+    #[test]
+    fn an_escape_written_into_the_file_cannot_pass_for_one() {
+        let (real, _) = unified("", "x = \"\u{202e}\"\n", "a", "b");
+        let (fake, _) = unified("", "x = \"\\u{202e}\"\n", "a", "b");
+        assert_ne!(real, fake);
+        assert!(fake.contains("+x = \"\\\\u{202e}\"\n"), "{fake}");
     }
 }

@@ -5,8 +5,6 @@
 
 use toml::{Table, Value};
 
-use super::diff::printable;
-
 /// Longest value shown in full.
 const MAX_VALUE_CHARS: usize = 120;
 
@@ -69,7 +67,10 @@ fn shown(v: &Value) -> String {
 }
 
 fn inline(v: &Value) -> String {
-    let text = printable(&v.to_string());
+    // TOML's own form escapes control characters (with backslashes that
+    // must not be doubled); `shown` escapes what it leaves raw (a
+    // bidirectional or invisible character in a string).
+    let text = keyward_audit::shown::shown(&v.to_string()).into_owned();
     match text.char_indices().nth(MAX_VALUE_CHARS) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text,
@@ -84,7 +85,8 @@ fn join(path: &str, key: &str) -> String {
     let key = if bare {
         key.to_string()
     } else {
-        format!("\"{}\"", printable(&key.escape_default().to_string()))
+        // Every character not printable ASCII as an escape (`\u{202e}`).
+        format!("\"{}\"", key.escape_default())
     };
     if path.is_empty() {
         key
@@ -134,6 +136,12 @@ mod tests {
         assert!(c[0].starts_with("+ \"k\\u{1b}\" = \"xxx"), "{c:?}");
         assert!(c[0].ends_with('…') && c[0].chars().count() < 200, "{c:?}");
         assert!(changes("a = ", "a = 1").is_none());
+        // A bidirectional override in a value is escaped too.
+        let c = changes(old, "a = 1\nb = \"x\u{202e}y\"\n").unwrap();
+        assert!(
+            !c[0].contains('\u{202e}') && c[0].contains("x\\u{202e}y"),
+            "{c:?}"
+        );
         assert_eq!(changes(old, old).unwrap(), Vec::<String>::new());
     }
 }

@@ -127,6 +127,24 @@ mod tests {
         );
     }
 
+    /// The message the client shows the human holds no bidirectional,
+    /// invisible or control character (its own line breaks aside).
+    #[test]
+    fn bidi_override_in_reason_is_escaped_in_the_elicitation_message() {
+        use crate::approval::question_tests::{assert_no_hidden, hostile_question};
+        let q = hostile_question();
+        for form in [
+            serde_json::to_value(params(&q).expect("form")).expect("v"),
+            serde_json::to_value(request(&q).expect("request")).expect("v")["params"].clone(),
+        ] {
+            let message = form["message"].as_str().unwrap_or_default().to_string();
+            for line in message.lines() {
+                assert_no_hidden(line);
+            }
+            assert!(message.contains("reasonx\\u{202e}"), "{message}");
+        }
+    }
+
     #[test]
     fn only_an_accepted_offered_choice_allows() {
         let accept =

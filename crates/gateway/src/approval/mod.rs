@@ -26,4 +26,7 @@ pub use clock::{Clock, FakeClock, SystemClock};
 pub use notify::notify_desktop;
 pub use passphrase::{PassphraseCheck, PassphraseError};
 pub(crate) use question::human_duration;
+/// Questions for the channels' tests.
+#[cfg(test)]
+pub(crate) use question::tests as question_tests;
 pub use question::{Answer, Ask, Channel, Question, Resolution};

@@ -12,10 +12,16 @@ pub fn notify_desktop(q: &Question, dashboard: Option<&str>) {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         return;
     }
-    let mut body: String = format!("{} wants {}", q.agent, q.target)
-        .chars()
-        .take(200)
-        .collect();
+    // `shown`: the question's texts were escaped when it was asked; this
+    // keeps it so for any question.
+    let mut body: String = format!(
+        "{} wants {}",
+        keyward_audit::shown::shown(&q.agent),
+        keyward_audit::shown::shown(&q.target)
+    )
+    .chars()
+    .take(200)
+    .collect();
     match dashboard {
         Some(url) => body.push_str(&format!("\nAnswer at {url} or with `keyward approvals`")),
         None => body.push_str("\nAnswer with `keyward approvals`"),

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use keyward_audit::shown::shown;
 use keyward_policy::GrantScope;
 use serde::Serialize;
 
@@ -128,7 +129,11 @@ pub struct Ask {
 }
 
 /// A question as the channels show it. Free of secrets: every text in it
-/// was scrubbed before it was asked.
+/// was scrubbed before it was asked. Free of hidden characters: every text
+/// from the agent was escaped once when it was asked
+/// ([`keyward_audit::shown`]), so every channel shows the same text; a
+/// channel still passes each text through [`shown`] before a human sees it
+/// (which changes nothing in escaped text, and escapes what is not).
 #[derive(Clone, Debug, Serialize)]
 pub struct Question {
     pub id: String,
@@ -150,20 +155,22 @@ impl Question {
     pub fn text(&self) -> String {
         let mut s = format!(
             "keyward: agent `{}` wants to call {} ({})",
-            self.agent, self.target, self.kind
+            shown(&self.agent),
+            shown(&self.target),
+            shown(self.kind)
         );
         if let Some(r) = &self.rule {
-            s.push_str(&format!("\nrule: {r}"));
+            s.push_str(&format!("\nrule: {}", shown(r)));
         }
         if let Some(r) = &self.reason {
-            s.push_str(&format!("\nreason given by the agent: {r}"));
+            s.push_str(&format!("\nreason given by the agent: {}", shown(r)));
         }
         if let Some(p) = &self.preview {
-            s.push_str(&format!("\narguments: {p}"));
+            s.push_str(&format!("\narguments: {}", shown(p)));
         }
         s.push_str(&format!(
             "\nAn answer \"for a while\" grants: {}\nNo answer by {} means deny.",
-            self.grants,
+            shown(&self.grants),
             self.deadline.strftime("%H:%M:%S UTC")
         ));
         s
@@ -171,7 +178,7 @@ impl Question {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -188,6 +195,60 @@ mod tests {
         assert_eq!(
             Answer::For(Duration::from_secs(3600)).to_string(),
             "allow for 1h"
+        );
+    }
+
+    /// A question whose texts hold hidden characters: as if escaping at
+    /// the question's making were forgotten, or the question came from an
+    /// older keyward.
+    pub(crate) fn hostile_question() -> Question {
+        let now = Timestamp::from_second(1_800_000_000).unwrap_or_default();
+        let bad = "x\u{202e}\u{2066}\u{200b}\u{2028}\u{1b}[2K\u{2069}y";
+        Question {
+            id: "q1".into(),
+            agent: format!("agent{bad}"),
+            kind: "http",
+            target: format!("pay: POST /refunds/42?note={bad}"),
+            rule: Some(format!("rule{bad}")),
+            preview: Some(format!("body: {bad}")),
+            reason: Some(format!("reason{bad}")),
+            grants: format!("pay: POST {bad}"),
+            asked: now,
+            deadline: now,
+        }
+    }
+
+    pub(crate) fn assert_no_hidden(text: &str) {
+        assert!(
+            !text.chars().any(keyward_audit::shown::is_hidden),
+            "a hidden character reaches the human: {text:?}"
+        );
+    }
+
+    #[test]
+    fn bidi_override_in_reason_is_escaped_in_the_question_text() {
+        let text = hostile_question().text();
+        // The question's own lines stay; nothing hidden is in them.
+        for line in text.lines() {
+            assert_no_hidden(line);
+        }
+        assert!(
+            text.contains("reason given by the agent: reasonx\\u{202e}\\u{2066}\\u{200b}\\u{2028}\\u{1b}[2K\\u{2069}y\n"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 6, "{text}");
+    }
+
+    /// Text escaped when the question was asked is shown as it is: its
+    /// backslashes are not doubled by the channel.
+    #[test]
+    fn escaped_text_is_not_escaped_twice() {
+        let mut q = hostile_question();
+        q.reason = Some(keyward_audit::shown::escape("a\\b \u{202e}"));
+        assert!(
+            q.text().contains("agent: a\\\\b \\u{202e}\n"),
+            "{}",
+            q.text()
         );
     }
 }

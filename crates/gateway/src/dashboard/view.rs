@@ -1,8 +1,12 @@
 //! The dashboard's HTML, rendered on the server. Every text that comes
 //! from an agent, an upstream or a file — agent names, targets, reasons,
-//! previews, grant scopes, audit lines — goes through [`esc`]; nothing is
-//! inserted unescaped but the page's own markup. (The texts were scrubbed
-//! of secrets before they were queued: nothing here is secret.)
+//! previews, grant scopes, audit lines — goes through [`text`]: hidden
+//! characters (bidirectional overrides, zero-width, separators, controls)
+//! shown as escapes by the one escaping of agent text
+//! ([`keyward_audit::shown`]), then HTML-escaped by [`esc`]; nothing is
+//! inserted unescaped but the page's own markup. The live updates send
+//! this same HTML. (The texts were scrubbed of secrets before they were
+//! queued: nothing here is secret.)
 
 use std::fmt::Write as _;
 
@@ -42,6 +46,12 @@ pub(crate) fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+/// Agent text for the page: hidden characters escaped (a no-op for the
+/// texts of a question, escaped when it was asked), then HTML-escaped.
+pub(crate) fn text(s: &str) -> String {
+    esc(&keyward_audit::shown::shown(s))
 }
 
 /// The buttons of a question: (answer, label, class).
@@ -141,7 +151,7 @@ pub(crate) fn live(snap: &Snapshot, csrf: &str) -> String {
         let _ = write!(
             s,
             "<div class=\"banner\" role=\"alert\"><strong>keyward.toml changed</strong> {}</div>",
-            esc(n)
+            text(n)
         );
     }
     lock_section(&mut s, snap, csrf);
@@ -197,26 +207,26 @@ fn pending_section(s: &mut String, snap: &Snapshot, csrf: &str) {
             "<article class=\"question\" data-id=\"{id}\"><h3><span class=\"agent\">{agent}</span> \
              wants <span class=\"target\">{target}</span> <span class=\"kind\">{kind}</span></h3><dl>",
             id = esc(&q.id),
-            agent = esc(&q.agent),
-            target = esc(&q.target),
-            kind = esc(q.kind),
+            agent = text(&q.agent),
+            target = text(&q.target),
+            kind = text(q.kind),
         );
-        row(s, "Rule", q.rule.as_deref().map(esc));
+        row(s, "Rule", q.rule.as_deref().map(text));
         row(
             s,
             "Reason",
             q.reason
                 .as_deref()
-                .map(|r| format!("<span class=\"reason\">{}</span>", esc(r))),
+                .map(|r| format!("<span class=\"reason\">{}</span>", text(r))),
         );
         row(
             s,
             "Arguments",
             q.preview
                 .as_deref()
-                .map(|p| format!("<pre class=\"preview\">{}</pre>", esc(p))),
+                .map(|p| format!("<pre class=\"preview\">{}</pre>", text(p))),
         );
-        row(s, "A grant would cover", Some(esc(&q.grants)));
+        row(s, "A grant would cover", Some(text(&q.grants)));
         row(
             s,
             "Denied at",
@@ -285,10 +295,10 @@ fn grants_section(s: &mut String, snap: &Snapshot, csrf: &str) {
              <input type=\"hidden\" name=\"id\" value=\"{id}\">\
              <button type=\"submit\" class=\"deny\">Revoke</button></form></td></tr>",
             id = esc(&g.id),
-            agent = esc(&g.agent),
-            scope = esc(&g.scope.to_string()),
-            by = esc(&g.created_by),
-            reason = esc(g.reason.as_deref().unwrap_or("")),
+            agent = text(&g.agent),
+            scope = text(&g.scope.to_string()),
+            by = text(&g.created_by),
+            reason = text(g.reason.as_deref().unwrap_or("")),
             csrf = csrf_field(csrf),
         );
     }
@@ -323,11 +333,11 @@ fn audit_section(s: &mut String, snap: &Snapshot) {
              <td>{kind}: {target}</td><td class=\"decision\">{decision}</td><td>{via}</td></tr>",
             ts = esc(&r.ts.to_string()),
             time = esc(&r.ts.strftime("%H:%M:%S UTC").to_string()),
-            agent = esc(&e.agent),
-            kind = esc(&e.kind),
-            target = esc(&e.target),
-            decision = esc(&e.decision),
-            via = esc(e.channel.as_deref().unwrap_or("")),
+            agent = text(&e.agent),
+            kind = text(&e.kind),
+            target = text(&e.target),
+            decision = text(&e.decision),
+            via = text(e.channel.as_deref().unwrap_or("")),
         );
     }
     s.push_str("</tbody></table></section>");
@@ -386,6 +396,52 @@ mod tests {
             assert!(html.contains(&format!("value=\"{value}\"")), "{value}");
             assert!(html.contains(label));
         }
+    }
+
+    /// The page (and the live updates, which send the same HTML) shows no
+    /// bidirectional, invisible or control character from any agent text.
+    #[test]
+    fn bidi_override_in_reason_is_escaped_on_the_dashboard() {
+        use crate::approval::question_tests::{assert_no_hidden, hostile_question};
+        let q = hostile_question();
+        let grant = keyward_policy::Grant {
+            id: "g1".into(),
+            agent: q.agent.clone(),
+            scope: keyward_policy::GrantScope::Command {
+                command: "git\u{202e}".into(),
+            },
+            expiry: Expiry::Session {
+                session: "s1".into(),
+            },
+            created: q.asked,
+            created_by: "cli".into(),
+            reason: q.reason.clone(),
+        };
+        let record = Record {
+            seq: 1,
+            ts: q.asked,
+            prev: String::new(),
+            event: keyward_audit::Event {
+                agent: q.agent.clone(),
+                target: q.target.clone(),
+                decision: "asked\u{2066}".into(),
+                ..keyward_audit::Event::default()
+            },
+            hash: String::new(),
+        };
+        let snap = Snapshot {
+            pending: vec![q],
+            grants: vec![grant],
+            notice: Some("changed \u{202e}".into()),
+            audit: Some(vec![record]),
+            ..Snapshot::default()
+        };
+        let html = live(&snap, "csrf");
+        assert_no_hidden(&html.replace('\n', ""));
+        assert!(
+            html.contains("reasonx\\u{202e}\\u{2066}\\u{200b}\\u{2028}"),
+            "{html}"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::ToolOutcome;
-use super::audit::{self, printable};
+use super::audit;
 use super::session::Session;
 use crate::Gateway;
 use crate::approval::{
@@ -152,7 +152,7 @@ pub fn preview(gw: &Gateway, value: &Value) -> Option<String> {
         return None;
     }
     let (text, _) = super::redact::scrub_text(gw, &text);
-    Some(printable(&text, PREVIEW_CHARS))
+    Some(shown_bounded(&text, PREVIEW_CHARS))
 }
 
 /// The agent's stated reason, scrubbed and bounded.
@@ -162,11 +162,29 @@ pub fn reason(gw: &Gateway, reason: Option<&str>) -> Option<String> {
         return None;
     }
     let (r, _) = super::redact::scrub_text(gw, r);
-    Some(printable(&r, REASON_CHARS))
+    Some(shown_bounded(&r, REASON_CHARS))
 }
 
-/// Long enough that padding cannot push what matters far out of view; the
-/// preview ends with `…` when it was cut.
+/// Agent text for the question: escaped once, here, by the one escaping
+/// ([`keyward_audit::shown`]: bidirectional, invisible and control
+/// characters as `\u{..}`, a backslash as `\\`), so that every channel
+/// shows the same text and none of it can make the question read
+/// differently from the call. A cut says plainly how much is not shown.
+fn shown_bounded(text: &str, max_chars: usize) -> String {
+    keyward_audit::shown::escape_bounded(text, max_chars)
+}
+
+/// A call's description for the question's target line (a command's
+/// arguments, a workflow step): escaped, and bounded generously enough that
+/// padding cannot push an argument out of view; a cut says so plainly.
+pub fn target_text(text: &str) -> String {
+    shown_bounded(text, TARGET_CHARS)
+}
+
+const TARGET_CHARS: usize = 4000;
+
+/// Long enough that padding cannot push what matters far out of view; a
+/// cut preview ends with `… [N more characters not shown]`.
 const PREVIEW_CHARS: usize = 2000;
 const REASON_CHARS: usize = 300;
 
@@ -531,4 +549,20 @@ pub fn unlock(gw: &Gateway, by: &str) {
             ..Event::default()
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::target_text;
+
+    /// A command's arguments (or a workflow step's description) were cut
+    /// at 300 characters: padding pushed the last argument out of view.
+    #[test]
+    fn padding_cannot_push_command_arguments_out_of_the_question() {
+        let argv = format!("log {} --output=/tmp/x", "a".repeat(290));
+        assert_eq!(target_text(&argv), argv);
+        let long = "a".repeat(5000);
+        assert!(target_text(&long).ends_with("… [1000 more characters not shown]"));
+        assert_eq!(target_text("x\u{202e}"), "x\\u{202e}");
+    }
 }

@@ -27,22 +27,19 @@ pub fn ready(gw: &Gateway) -> Result<(), AuditError> {
     })
 }
 
-/// Agent-controlled text bound for the log: control characters escaped (so
-/// it cannot forge lines or drive a terminal when `keyward audit` prints
-/// it) and the length capped (so one call cannot grow the log by
-/// megabytes).
+/// Agent-controlled text bound for the log and the human: every hidden
+/// character escaped by the one escaping ([`keyward_audit::shown`]: control,
+/// bidirectional and invisible characters as `\u{..}`, a backslash as
+/// `\\`), so it cannot forge lines, drive a terminal or read differently
+/// from what it holds when `keyward audit`, the dashboard or a question
+/// shows it; and the length capped (so one call cannot grow the log by
+/// megabytes), a cut marked `…`.
 pub fn printable(s: &str, max_chars: usize) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i == max_chars {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+    let mut chars = s.chars();
+    let head: String = chars.by_ref().take(max_chars).collect();
+    let mut out = keyward_audit::shown::escape(&head);
+    if chars.next().is_some() {
+        out.push('…');
     }
     out
 }
@@ -98,5 +95,15 @@ mod tests {
         assert_eq!(printable("GET\n#999 forged", 64), "GET\\n#999 forged");
         assert_eq!(printable("\u{1b}[2K\rX", 64), "\\u{1b}[2K\\rX");
         assert_eq!(printable(&"a".repeat(10), 4), "aaaa…");
+        assert_eq!(printable("abcd", 4), "abcd");
+    }
+
+    #[test]
+    fn bidi_and_invisible_characters_are_escaped_in_what_is_recorded() {
+        assert_eq!(
+            printable("/refunds/\u{202e}\u{2066}x\u{200b}\u{2028}", 64),
+            "/refunds/\\u{202e}\\u{2066}x\\u{200b}\\u{2028}"
+        );
+        assert_eq!(printable("a\\u{202e}", 64), "a\\\\u{202e}");
     }
 }

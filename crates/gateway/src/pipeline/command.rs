@@ -234,7 +234,7 @@ fn ask_command(gw: &Gateway, session: &Session, args: &CommandArgs, rule: Option
         target: format!(
             "command: {} {}{}",
             args.command,
-            audit::printable(&shown, 300),
+            approval::target_text(&shown),
             args.cwd
                 .as_deref()
                 .map(|c| format!(" (in {})", audit::printable(c, 200)))

@@ -52,7 +52,12 @@ pub async fn handle(
 
     // approval: a human says yes (or a grant already did).
     if passed.confirm {
-        let ask = ask_http(gw, session, &target, &passed);
+        let ask = match ask_http(gw, session, &target, &passed) {
+            Ok(ask) => ask,
+            Err(message) => {
+                return audit::refuse(gw, event, "deny", passed.rule.clone(), &message);
+            }
+        };
         let grant_target = GrantTarget::Http {
             service: &target.service,
             method: &target.method,
@@ -113,13 +118,15 @@ pub async fn handle(
 }
 
 /// The question for a held HTTP call. "Allow for a while" grants this
-/// method on the paths of the rule that asked.
+/// method on the paths of the rule that asked. A call whose query
+/// parameters are too long to show in full is not asked about: it is
+/// refused, with the message returned.
 fn ask_http(
     gw: &Gateway,
     session: &Session,
     target: &route::HttpTarget,
     passed: &policy::Passed,
-) -> Ask {
+) -> Result<Ask, String> {
     let rule = passed
         .rule_index
         .and_then(|i| gw.services().get(&target.service)?.service.rules.get(i));
@@ -140,15 +147,14 @@ fn ask_http(
         .iter()
         .flat_map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes(), b"&"].concat())
         .collect();
-    let mut shown = format!("{} {}", target.method.as_str(), target.path.as_str());
-    if !query.is_empty() {
-        shown.push('?');
-        shown.push_str(query);
-    }
-    // The `query` object's parameters, added to the URL by keyward.
-    for (i, (k, v)) in target.query_params.iter().enumerate() {
-        shown.push(if i == 0 && query.is_empty() { '?' } else { '&' });
-        shown.push_str(&format!("{k}={v}"));
+    // Everything after the `?` that will be sent: the agent's own query,
+    // then the `query` object's parameters, added to the URL by keyward.
+    let mut sent_query = query.to_string();
+    for (k, v) in &target.query_params {
+        if !sent_query.is_empty() {
+            sent_query.push('&');
+        }
+        sent_query.push_str(&format!("{k}={v}"));
     }
     let headers: Vec<u8> = target
         .headers
@@ -170,12 +176,20 @@ fn ask_http(
         Err(_) => shown_args.push_str(&format!("[{} bytes of binary body]", body.len())),
     }
     let preview = approval::preview(gw, &Value::String(shown_args));
-    let (shown, _) = redact::scrub_text(gw, &shown);
-    Ask {
+    let (path, _) = redact::scrub_text(gw, target.path.as_str());
+    let (sent_query, _) = redact::scrub_text(gw, &sent_query);
+    let shown = question_target(target.method.as_str(), &path, &sent_query).map_err(|n| {
+        format!(
+            "denied: this call's query parameters are too long to show in full to the human who \
+             must confirm it ({n} characters; at most {QUERY_SHOWN}); send fewer or shorter \
+             parameters, or put them in the body"
+        )
+    })?;
+    Ok(Ask {
         agent: session.agent.clone(),
         session: session.id.clone(),
         kind: "http",
-        target: format!("{}: {}", target.service, audit::printable(&shown, 300)),
+        target: format!("{}: {shown}", target.service),
         rule: passed.rule.clone(),
         preview,
         reason: approval::reason(gw, target.reason.as_deref()),
@@ -192,7 +206,53 @@ fn ask_http(
             body,
         ]),
         grant_on_once: None,
+    })
+}
+
+/// The query parameters a question shows in full, at most (escaped
+/// characters). Larger than any query string the policy lets through
+/// ([`keyward_policy::MAX_QUERY_BYTES`]), so only a call with very many or
+/// very long `query` object parameters is refused for it.
+const QUERY_SHOWN: usize = 16 * 1024;
+
+/// A path longer than this many characters is shown shortened in the
+/// question: its first [`PATH_HEAD`] and last [`PATH_TAIL`] characters, and
+/// how many are left out between them.
+const PATH_SHOWN: usize = 240;
+const PATH_HEAD: usize = 160;
+const PATH_TAIL: usize = 60;
+
+/// `METHOD path?query` as the question shows it (scrubbed texts in; the
+/// result escaped by the one escaping of agent text). Padding cannot push
+/// a parameter out of view: every query parameter is shown in full, and
+/// only a long path is shortened — in the middle, saying so. `Err` with
+/// the query's shown length when even the parameters are longer than
+/// [`QUERY_SHOWN`]: such a call is not asked about.
+fn question_target(method: &str, path: &str, query: &str) -> Result<String, usize> {
+    let query = keyward_audit::shown::escape(query);
+    let query_len = query.chars().count();
+    if query_len > QUERY_SHOWN {
+        return Err(query_len);
     }
+    let chars: Vec<char> = path.chars().collect();
+    let path = if chars.len() > PATH_SHOWN {
+        let head: String = chars[..PATH_HEAD].iter().collect();
+        let tail: String = chars[chars.len() - PATH_TAIL..].iter().collect();
+        format!(
+            "{}…[{} characters of the path not shown]…{}",
+            keyward_audit::shown::escape(&head),
+            chars.len() - PATH_HEAD - PATH_TAIL,
+            keyward_audit::shown::escape(&tail)
+        )
+    } else {
+        keyward_audit::shown::escape(path)
+    };
+    let mut shown = format!("{} {path}", keyward_audit::shown::escape(method));
+    if !query.is_empty() {
+        shown.push('?');
+        shown.push_str(&query);
+    }
+    Ok(shown)
 }
 
 fn render(s: Scrubbed, dropped: &[String]) -> ToolOutcome {
@@ -246,4 +306,50 @@ fn render(s: Scrubbed, dropped: &[String]) -> ToolOutcome {
         structured["dropped_headers"] = json!(dropped);
     }
     ToolOutcome::ok(text, Some(structured))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PATH_SHOWN, QUERY_SHOWN, question_target};
+
+    /// A 290-character path once cut the target at 300 characters, so
+    /// `?note=…&amount=99999` read as `…`.
+    #[test]
+    fn padding_cannot_push_query_parameters_out_of_the_question() {
+        let path = format!("/refunds/42/{}", "a".repeat(278));
+        assert_eq!(path.len(), 290);
+        let query = format!("note={}&amount=99999", "b".repeat(400));
+        let shown = question_target("POST", &path, &query).expect("shown");
+        assert!(shown.ends_with(&format!("?{query}")), "{shown}");
+        assert!(shown.starts_with("POST /refunds/42/aaa"), "{shown}");
+        assert!(
+            shown.contains("…[70 characters of the path not shown]…"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_short_target_is_shown_whole() {
+        assert_eq!(
+            question_target("POST", "/refunds/42", "scope=all").expect("shown"),
+            "POST /refunds/42?scope=all"
+        );
+        assert_eq!(
+            question_target("GET", &"/x".repeat(PATH_SHOWN / 2), "").expect("shown"),
+            format!("GET {}", "/x".repeat(PATH_SHOWN / 2))
+        );
+        assert_eq!(
+            question_target("POST", "/r", "note=\u{202e}x").expect("shown"),
+            "POST /r?note=\\u{202e}x"
+        );
+    }
+
+    /// Parameters too long to show are not cut: the call is refused.
+    #[test]
+    fn parameters_too_long_to_show_are_refused_not_cut() {
+        let query = format!("a={}", "x".repeat(QUERY_SHOWN));
+        assert_eq!(question_target("POST", "/r", &query), Err(QUERY_SHOWN + 2));
+        let just = format!("a={}", "x".repeat(QUERY_SHOWN - 2));
+        assert!(question_target("POST", "/r", &just).is_ok());
+    }
 }

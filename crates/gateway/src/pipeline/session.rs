@@ -163,14 +163,17 @@ impl ConnectionIdentity {
 }
 
 /// The name is the client's own words: keep it printable and short before it
-/// reaches the audit log or a terminal.
+/// reaches the audit log, a question or a terminal. Control characters are
+/// dropped; bidirectional and invisible characters are escaped
+/// ([`keyward_audit::shown`]), so a name cannot make a question read
+/// differently from what it asks.
 pub fn sanitize(s: &str) -> String {
     let clean: String = s.chars().filter(|c| !c.is_control()).take(128).collect();
     let clean = clean.trim();
     if clean.is_empty() {
         "unknown".into()
     } else {
-        clean.to_string()
+        keyward_audit::shown::escape(clean)
     }
 }
 
@@ -258,5 +261,6 @@ mod tests {
         assert_eq!(sanitize("claude\n\u{1b}[31m 1.0"), "claude[31m 1.0");
         assert_eq!(sanitize("   "), "unknown");
         assert_eq!(sanitize(&"a".repeat(500)).len(), 128);
+        assert_eq!(sanitize("claude\u{202e}edoc"), "claude\\u{202e}edoc");
     }
 }

@@ -324,7 +324,7 @@ fn step_question(
             index + 1,
             wf.steps.len(),
             step.id,
-            audit::printable(&what, 300)
+            approval::target_text(&what)
         ),
         rule: Some(format!(
             "workflows.{}.steps[{index}] confirm = true",
