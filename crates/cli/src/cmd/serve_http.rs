@@ -64,6 +64,7 @@ pub(crate) fn run(
 
     let vault = unlock(paths, env, Prompt::IfTerminal)?;
     let audit = AuditLog::open(&paths.audit_file())?;
+    let exec = approved.exec_setup(paths, &vault);
     let (config, notice) = approved.confirm(&vault, &audit)?;
     let pins = PinStore::open(&paths.data_dir.join("pins.json"))
         .map_err(|e| CliError::msg(e.to_string()))?;
@@ -78,6 +79,7 @@ pub(crate) fn run(
     // Built off the runtime, as `keyward serve` does (remote stores'
     // clients may block).
     let gateway = Gateway::following(config, vault, env, audit, pins)?;
+    gateway.set_exec(exec);
     if let Some(n) = notice {
         gateway.set_config_notice(n);
     }

@@ -11,10 +11,16 @@
 
 pub(crate) mod command;
 mod error;
+mod home;
+mod pin;
 mod resolve;
 mod run;
+mod safe_path;
 
 pub use command::EnvError;
 pub use error::ExecError;
+pub use home::PrivateHome;
+pub use pin::{MAX_PROGRAM_BYTES, PinMismatch, ProgramPin, hash_file, pin_program, verify_pin};
 pub use resolve::resolve_program;
 pub use run::{ExecOutput, ExecSpec, run};
+pub use safe_path::{DEFAULT_PATH, SafePath, resolve_command_program, safe_dir};
