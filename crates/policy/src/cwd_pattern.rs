@@ -145,7 +145,7 @@ mod tests {
 
     fn m(pattern: &str, dir: &str) -> bool {
         let p = CwdPattern::parse(pattern).unwrap();
-        p.matches(&p.prefix().to_path_buf(), Path::new(dir))
+        p.matches(p.prefix(), Path::new(dir))
     }
 
     #[test]

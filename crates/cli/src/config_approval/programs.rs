@@ -160,3 +160,73 @@ pub(crate) fn for_gateway(pins: Result<Programs, String>) -> ProgramPins {
         Err(why) => ProgramPins::Unavailable(why),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward_vault::{KdfParams, SecretValue};
+
+    fn vault(dir: &std::path::Path, name: &str) -> Vault {
+        Vault::create(
+            &dir.join(name),
+            &SecretValue::new(b"pw".to_vec()),
+            KdfParams::for_tests(),
+        )
+        .unwrap()
+    }
+
+    fn entry() -> Programs {
+        Programs::from([(
+            "git".to_string(),
+            Entry {
+                program: "git".into(),
+                path: "/usr/bin/git".into(),
+                sha256: "ab".repeat(32),
+            },
+        )])
+    }
+
+    /// No pin file, a pin file of another approval, one sealed under
+    /// another vault: none is trusted, each says why.
+    #[test]
+    fn an_approval_without_its_own_program_pins_trusts_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path(), "a.kw");
+        let blob = seal(&v, "text one", &entry()).unwrap();
+        assert_eq!(open(&v, "text one", Some(&blob)), Ok(entry()));
+        assert!(
+            open(&v, "text one", None)
+                .unwrap_err()
+                .contains("before keyward pinned")
+        );
+        assert!(
+            open(&v, "text two", Some(&blob))
+                .unwrap_err()
+                .contains("another approval")
+        );
+        let other = vault(dir.path(), "b.kw");
+        assert!(
+            open(&other, "text one", Some(&blob))
+                .unwrap_err()
+                .contains("seal")
+        );
+        assert!(matches!(
+            for_gateway(open(&v, "text one", None)),
+            ProgramPins::Unavailable(_)
+        ));
+    }
+
+    #[test]
+    fn changes_name_each_command_whose_pin_differs() {
+        let mut new = entry();
+        assert!(changes(Some(&entry()), &new).is_empty());
+        new.get_mut("git").unwrap().sha256 = "cd".repeat(32);
+        let c = changes(Some(&entry()), &new);
+        assert_eq!(c.len(), 1);
+        assert!(
+            c[0].starts_with("~ commands.git: /usr/bin/git sha256:abab"),
+            "{c:?}"
+        );
+        assert!(changes(None, &new)[0].starts_with("+ commands.git"));
+    }
+}

@@ -31,6 +31,7 @@ impl PrivateHome {
         tempfile::Builder::new()
             .prefix(&format!("{prefix}."))
             .rand_bytes(12)
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir_in(root)
             .map(PrivateHome)
     }

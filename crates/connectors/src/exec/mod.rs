@@ -6,6 +6,11 @@
 //! possibly secret, values). The program runs in its own process group, so
 //! a timeout kills everything it spawned.
 //!
+//! What the program reads besides its argv is kept out of the agent's
+//! reach (THREATS.md item 10): [`SafePath`] (a `PATH` of directories the
+//! user cannot write), [`PrivateHome`] (an empty `HOME` per run) and
+//! [`ProgramPin`] (path and SHA-256 approved with the config).
+//!
 //! Group kills use `nix::sys::signal::killpg` (safe API; the workspace
 //! forbids unsafe code), with `CommandExt::process_group(0)` at spawn.
 

@@ -29,7 +29,8 @@ pub struct CommandArgs {
     /// Text written to the program's standard input.
     #[serde(default)]
     pub stdin: Option<String>,
-    /// Absolute working directory.
+    /// Absolute working directory; refused unless the command's config
+    /// allows it. Without one the program runs in `/`.
     #[serde(default)]
     pub cwd: Option<String>,
     /// Why you run this, in a sentence. Shown to the user when a rule asks
