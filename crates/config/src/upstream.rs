@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use keyward_policy::{CommandRule, Rate, ToolRule};
+use keyward_policy::{CommandRule, CwdPattern, Rate, ToolRule};
 use keyward_vault::SecretRef;
 use url::Url;
 
@@ -135,6 +135,15 @@ pub struct Command {
     /// Per output stream (stdout, stderr); more is cut off.
     pub max_output_bytes: usize,
     pub description: Option<String>,
+    /// `cwd`: the working directories the agent may ask for. Empty (the
+    /// default): none; the program runs in `/`. The gateway matches the
+    /// canonical form of the requested directory, so a symlink or `..`
+    /// cannot escape a pattern.
+    pub cwd: Vec<CwdPattern>,
+    /// `home`: HOME for the program. `None` (the default): a private
+    /// directory keyward creates empty for each run and removes after it,
+    /// so no dotfile the agent wrote is read.
+    pub home: Option<PathBuf>,
 }
 
 /// Default for [`Command::max_output_bytes`]: 1 MiB.

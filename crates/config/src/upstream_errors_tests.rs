@@ -176,3 +176,35 @@ fn bad_commands_name_the_key() {
         assert_eq!(invalid_at(&text), at, "{text}");
     }
 }
+
+/// A malformed `cwd` pattern or `home` is refused with the key and the
+/// reason, never read as something the human did not write.
+#[test]
+fn malformed_command_cwd_patterns_are_refused_naming_the_key() {
+    let cmd = |extra: &str| format!("[commands.c]\nprogram = \"c\"\nargs = [\"*\"]\n{extra}\n");
+    for (extra, at, says) in [
+        ("cwd = [\"src/**\"]", "commands.c.cwd[0]", "absolute"),
+        ("cwd = [\"/a\", \"/a/../etc\"]", "commands.c.cwd[1]", "`..`"),
+        ("cwd = [\"/a/**/b\"]", "commands.c.cwd[0]", "last component"),
+        (
+            "cwd = [\"/home/me/src*\"]",
+            "commands.c.cwd[0]",
+            "whole component",
+        ),
+        ("cwd = [\"/a//b\"]", "commands.c.cwd[0]", "empty"),
+        ("cwd = \"/a\"", "", "parse"),
+        ("home = \"rel/home\"", "commands.c.home", "absolute"),
+        ("home = \"/a/../b\"", "commands.c.home", "`..`"),
+    ] {
+        match parse(&cmd(extra)) {
+            Err(ConfigError::Invalid {
+                at: got, message, ..
+            }) => {
+                assert_eq!(got, at, "{extra}");
+                assert!(message.contains(says), "{extra}: {message}");
+            }
+            Err(ConfigError::Parse { .. }) if says == "parse" => {}
+            other => panic!("{extra}: {other:?}"),
+        }
+    }
+}

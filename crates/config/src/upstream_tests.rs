@@ -152,6 +152,18 @@ fn issue_example_parses() {
     assert_eq!(git.max_output_bytes, DEFAULT_MAX_OUTPUT_BYTES);
     assert_eq!(git.rate, None);
     assert!(git.env.is_empty());
+    assert!(git.cwd.is_empty(), "no agent-chosen cwd unless allowed");
+    assert_eq!(git.home, None, "a private HOME unless one is named");
+}
+
+#[test]
+fn command_cwd_patterns_and_home_parse() {
+    let text = "[commands.git]\nprogram = \"git\"\nargs = [\"status\"]\n\
+                cwd = [\"/home/me/src/**\", \"/srv/*/repo\"]\nhome = \"/home/me/kw-git\"\n";
+    let git = &parse(text).unwrap().commands["git"];
+    let shown: Vec<String> = git.cwd.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["/home/me/src/**", "/srv/*/repo"]);
+    assert_eq!(git.home.as_deref(), Some(Path::new("/home/me/kw-git")));
 }
 
 #[test]

@@ -2,9 +2,10 @@
 //! [`Command`].
 
 use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use keyward_policy::{Action, ArgvPattern, CommandRule};
+use keyward_policy::{Action, ArgvPattern, CommandRule, CwdPattern};
 use serde::Deserialize;
 
 use crate::upstream::{Command, DEFAULT_MAX_OUTPUT_BYTES};
@@ -29,6 +30,11 @@ pub(crate) struct RawCommand {
     burst: Option<u32>,
     max_output_bytes: Option<usize>,
     description: Option<String>,
+    /// Working directories the agent may choose; none by default.
+    #[serde(default)]
+    cwd: Vec<String>,
+    /// HOME for the program; default: a private, empty one per run.
+    home: Option<String>,
 }
 
 /// `default_timeout` is `limits.timeout`.
@@ -69,6 +75,20 @@ pub(crate) fn validate_command(
         Some(0) => return Err(ctx.invalid(at("max_output_bytes"), "must be greater than zero")),
         Some(n) => n,
     };
+    let mut cwd = Vec::with_capacity(raw.cwd.len());
+    for (i, p) in raw.cwd.iter().enumerate() {
+        let pattern = CwdPattern::parse(p).map_err(|e| {
+            ctx.invalid(
+                format!("{base}.cwd[{i}]"),
+                format!("`{}` {e}", p.escape_debug()),
+            )
+        })?;
+        cwd.push(pattern);
+    }
+    let home = match raw.home {
+        None => None,
+        Some(h) => Some(validate_home(&h).map_err(|m| ctx.invalid(at("home"), m))?),
+    };
     Ok(Command {
         name: name.to_string(),
         program: raw.program,
@@ -78,5 +98,32 @@ pub(crate) fn validate_command(
         rate: parse_rate(ctx, &base, raw.rate.as_deref(), raw.burst)?,
         max_output_bytes,
         description: raw.description,
+        cwd,
+        home,
     })
+}
+
+/// `home` names a directory the human chose: absolute, no `.`/`..`
+/// components (the path that is shown is the path that is used).
+fn validate_home(h: &str) -> Result<PathBuf, String> {
+    let path = Path::new(h);
+    if !path.is_absolute() {
+        return Err(format!(
+            "`{}` must be an absolute path (or leave `home` out: each run gets a private, empty HOME)",
+            h.escape_debug()
+        ));
+    }
+    if h.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    if path
+        .components()
+        .any(|c| matches!(c, Component::CurDir | Component::ParentDir))
+    {
+        return Err(format!(
+            "`{}` must not contain `.` or `..`",
+            h.escape_debug()
+        ));
+    }
+    Ok(path.to_path_buf())
 }

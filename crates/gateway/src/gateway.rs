@@ -65,6 +65,8 @@ struct Inner {
     elicitation: bool,
     /// Where the dashboard is, when `keyward serve --http` runs one.
     dashboard_url: std::sync::OnceLock<String>,
+    /// Program pins and the private-HOME root; no command runs without.
+    exec: std::sync::OnceLock<crate::pipeline::command_sandbox::ExecSetup>,
 }
 
 /// How often the limiter drops budgets that have refilled completely
@@ -190,6 +192,7 @@ impl Gateway {
                 notify,
                 elicitation,
                 dashboard_url: std::sync::OnceLock::new(),
+                exec: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -224,6 +227,16 @@ impl Gateway {
     /// Whether questions are also sent as desktop notifications.
     pub fn notify(&self) -> bool {
         self.inner.notify
+    }
+
+    /// Sets, once before serving, the program pins of the approved config
+    /// and where private HOMEs are made. Until then no command runs.
+    pub fn set_exec(&self, setup: crate::pipeline::command_sandbox::ExecSetup) {
+        let _ = self.inner.exec.set(setup);
+    }
+
+    pub fn exec(&self) -> Option<&crate::pipeline::command_sandbox::ExecSetup> {
+        self.inner.exec.get()
     }
 
     /// Records where the dashboard listens (set once by the HTTP service).

@@ -17,6 +17,7 @@
 mod action;
 mod argv_pattern;
 mod command_rule;
+mod cwd_pattern;
 mod decision;
 mod evaluate;
 mod grant;
@@ -37,6 +38,7 @@ mod wildcard;
 pub use action::Action;
 pub use argv_pattern::{ArgvPattern, ArgvPatternError, MAX_ARGV_PATTERN_LEN};
 pub use command_rule::{CommandRule, evaluate_command};
+pub use cwd_pattern::{CwdPattern, CwdPatternError, MAX_CWD_PATTERN_LEN};
 pub use decision::{Decision, RuleRef, combine};
 pub use evaluate::evaluate_http;
 pub use grant::{Expiry, Grant, GrantScope, GrantTarget, Grants, expiry_after};

@@ -11,7 +11,7 @@ use keyward_vault::Vault;
 
 use crate::cli::ConfigCmd;
 use crate::cmd::config_file;
-use crate::config_approval::{self, Approved, Store, diff, effect};
+use crate::config_approval::{self, Approved, Store, diff, effect, programs};
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 use crate::prompt;
@@ -136,7 +136,16 @@ fn approve(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
     };
     let trusted = approved.as_ref().is_some_and(|a| a.check(&vault).is_ok());
     let base = base(approved.as_ref(), Some(&vault));
-    if trusted && base == current {
+    // The programs are pinned now, from this PATH: a changed or shadowing
+    // binary is accepted here, and shown before the passphrase.
+    let old_pins = approved
+        .as_ref()
+        .filter(|_| trusted)
+        .and_then(|a| a.programs(&vault).ok());
+    let pins = config_approval::pin_programs(&current, None);
+    let pin_changes = programs::changes(old_pins.as_ref(), &pins);
+    let pins_same = old_pins.as_ref() == Some(&pins);
+    if trusted && base == current && pins_same {
         println!("nothing to approve: keyward.toml is the approved config");
         return Ok(ExitCode::SUCCESS);
     }
@@ -144,6 +153,14 @@ fn approve(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
     let (text, stats) = diff::unified(&base, &current, &old_label, &new_label);
     print!("{text}");
     print_effect(&base, &current);
+    if !pin_changes.is_empty() {
+        println!("programs that change (path and SHA-256 of each command's program):");
+        for c in &pin_changes {
+            println!("  {c}");
+        }
+    } else if !pins_same {
+        println!("program pins: recorded again (the approved copy had none that could be trusted)");
+    }
     println!("{stats} to approve");
     if asked_after {
         let pass = config_approval::human_passphrase(env, question)?.ok_or_else(missing)?;
@@ -158,7 +175,7 @@ fn approve(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::from(1));
     }
     // What was shown is what gets approved, even if the file changes now.
-    config_approval::record(paths, &vault, &current, BY)?;
+    config_approval::record(paths, &vault, &current, BY, &pins)?;
     println!(
         "approved keyward.toml (sha256 {}); restart `keyward serve` (your MCP client) to use it",
         config_approval::store::short_hash(&current)

@@ -37,9 +37,11 @@ pub(crate) fn run(
         let builder = s.spawn(move || -> Result<(), CliError> {
             let vault = unlock(paths, env, Prompt::Never)?;
             let audit = AuditLog::open(&paths.audit_file())?;
+            let exec = approved.exec_setup(paths, &vault);
             let (config, notice) = approved.confirm(&vault, &audit)?;
             let pins = crate::cmd::open_pins(paths, &vault, &config)?;
             let gateway = Gateway::following(config, vault, env, audit, pins)?;
+            gateway.set_exec(exec);
             if let Some(n) = notice {
                 gateway.set_config_notice(n);
             }

@@ -63,6 +63,7 @@ pub(crate) fn run(
 
     let vault = unlock(paths, env, Prompt::IfTerminal)?;
     let audit = AuditLog::open(&paths.audit_file())?;
+    let exec = approved.exec_setup(paths, &vault);
     let (config, notice) = approved.confirm(&vault, &audit)?;
     let pins = crate::cmd::open_pins(paths, &vault, &config)?;
     let agents = AgentStore::open(&paths.data_dir.join(agents::AGENTS_FILE))
@@ -76,6 +77,7 @@ pub(crate) fn run(
     // Built off the runtime, as `keyward serve` does (remote stores'
     // clients may block).
     let gateway = Gateway::following(config, vault, env, audit, pins)?;
+    gateway.set_exec(exec);
     if let Some(n) = notice {
         gateway.set_config_notice(n);
     }

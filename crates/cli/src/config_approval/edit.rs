@@ -106,7 +106,13 @@ impl ConfigEdit {
                 // Every edit validates the whole file before writing it;
                 // checked again because this is what gets approved.
                 keyward_config::Config::parse(written, &self.paths.config_file())?;
-                record(&self.paths, &vault, written, self.by)?;
+                // Commands whose program is unchanged keep their pins: an
+                // edit does not accept a changed binary unseen.
+                let previous = Store::new(&self.paths)
+                    .read()?
+                    .and_then(|a| a.programs(&vault).ok());
+                let pins = super::pin_programs(written, previous.as_ref());
+                record(&self.paths, &vault, written, self.by, &pins)?;
                 println!("approved: `keyward serve` uses this keyward.toml from its next start");
             }
             State::Unapproved(why) => eprintln!(

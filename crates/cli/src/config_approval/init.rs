@@ -25,7 +25,8 @@ pub(crate) fn approve_initial(paths: &Paths, vault: &Vault) -> Result<(), CliErr
         );
         return Ok(());
     }
-    record(paths, vault, &text, "keyward init")?;
+    let pins = super::pin_programs(&text, None);
+    record(paths, vault, &text, "keyward init", &pins)?;
     println!(
         "approved keyward.toml: `keyward serve` runs it; later changes take effect after `keyward config approve`"
     );

@@ -20,6 +20,7 @@ pub(crate) mod diff;
 pub(crate) mod edit;
 pub(crate) mod effect;
 pub(crate) mod init;
+pub(crate) mod programs;
 pub(crate) mod store;
 
 use keyward_audit::{AuditLog, Event};
@@ -89,6 +90,24 @@ impl Serving {
         &self.config
     }
 
+    /// What `keyward serve` gives the gateway to run commands: the program
+    /// pins approved with the config (checked against the vault) and
+    /// where private HOMEs are made. Call before [`Serving::confirm`].
+    pub(crate) fn exec_setup(
+        &self,
+        paths: &Paths,
+        vault: &Vault,
+    ) -> keyward_gateway::pipeline::command_sandbox::ExecSetup {
+        let pins = match self.approved.check(vault) {
+            Ok(()) => self.approved.programs(vault),
+            Err(p) => Err(p.to_string()),
+        };
+        keyward_gateway::pipeline::command_sandbox::ExecSetup {
+            home_root: paths.data_dir.join("exec-home"),
+            pins: programs::for_gateway(pins),
+        }
+    }
+
     /// Once the vault is open, before any call: the approved copy must be
     /// the one a passphrase holder sealed, else keyward refuses to start.
     /// A pending change is said on stderr and audited; the returned notice
@@ -103,6 +122,14 @@ impl Serving {
                 "refusing to serve: the approved copy of keyward.toml cannot be trusted: {problem}; \
                  review keyward.toml with `keyward config diff`, then run `keyward config approve`"
             )));
+        }
+        if !self.config.commands.is_empty()
+            && let Err(why) = self.approved.programs(vault)
+        {
+            eprintln!(
+                "keyward: commands are refused until their programs are pinned: {why}; run \
+                 `keyward config approve`"
+            );
         }
         let Some(pending) = self.pending else {
             return Ok((self.config, None));
@@ -131,17 +158,46 @@ impl Serving {
 /// Makes `text` the approved config: audited first (an approval that
 /// cannot be recorded is not made), then written with its seal. `by` is
 /// the command that approved it (`keyward config approve`).
-pub(crate) fn record(paths: &Paths, vault: &Vault, text: &str, by: &str) -> Result<(), CliError> {
+/// `programs` are the program pins approved with it (see [`programs`]).
+pub(crate) fn record(
+    paths: &Paths,
+    vault: &Vault,
+    text: &str,
+    by: &str,
+    programs: &programs::Programs,
+) -> Result<(), CliError> {
     let audit = AuditLog::open(&paths.audit_file())?;
+    let pinned: Vec<String> = programs
+        .iter()
+        .map(|(n, e)| {
+            format!(
+                "{n}={}@{}",
+                e.path.display(),
+                &e.sha256[..e.sha256.len().min(16)]
+            )
+        })
+        .collect();
     audit.append(Event {
         agent: by.into(),
         kind: "config".into(),
         target: "keyward.toml".into(),
         decision: "approved".into(),
         rule: Some(format!("sha256:{}", store::short_hash(text))),
+        args: (!pinned.is_empty()).then(|| format!("programs: {}", pinned.join(" "))),
         ..Event::default()
     })?;
-    Store::new(paths).write(vault, text)
+    Store::new(paths).write(vault, text, programs)
+}
+
+/// Pins `text`'s programs (keeping the previous pin of each command
+/// whose program is written as before, when `keep`) and says on stderr
+/// what could not be pinned.
+pub(crate) fn pin_programs(text: &str, keep: Option<&programs::Programs>) -> programs::Programs {
+    let (pins, problems) = programs::pin(text, keep);
+    for p in problems {
+        eprintln!("keyward: warning: {}", diff::printable(&p));
+    }
+    pins
 }
 
 /// An approval refused for a wrong passphrase, audited (best effort: the

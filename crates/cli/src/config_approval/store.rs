@@ -37,6 +37,8 @@ pub(crate) struct Store {
 pub(crate) struct Approved {
     pub(crate) text: String,
     seal: Option<Vec<u8>>,
+    /// `programs.sealed` (see [`super::programs`]), if any.
+    programs: Option<Vec<u8>>,
 }
 
 /// Why an approved copy is not trusted.
@@ -72,6 +74,10 @@ impl Store {
         self.dir.join("keyward.toml.seal")
     }
 
+    pub(crate) fn programs_path(&self) -> PathBuf {
+        self.dir.join("programs.sealed")
+    }
+
     /// The approved copy, or `None` when nothing was ever approved here.
     pub(crate) fn read(&self) -> Result<Option<Approved>, CliError> {
         let Some(bytes) = read_bounded(&self.text_path())? else {
@@ -84,15 +90,30 @@ impl Store {
             ))
         })?;
         let seal = read_bounded(&self.seal_path())?;
-        Ok(Some(Approved { text, seal }))
+        let programs = read_bounded(&self.programs_path())?;
+        Ok(Some(Approved {
+            text,
+            seal,
+            programs,
+        }))
     }
 
-    /// Records `text` as the approved config, sealed under `vault`'s key.
-    pub(crate) fn write(&self, vault: &Vault, text: &str) -> Result<(), CliError> {
+    /// Records `text` as the approved config, sealed under `vault`'s key,
+    /// with its program pins. The pins are written last and name the text
+    /// they go with: a crash in between leaves commands refused, never
+    /// old pins trusted for a new text.
+    pub(crate) fn write(
+        &self,
+        vault: &Vault,
+        text: &str,
+        programs: &super::programs::Programs,
+    ) -> Result<(), CliError> {
         let seal = sealed::seal(vault, PURPOSE, &digest(text))?;
+        let pins = super::programs::seal(vault, text, programs)?;
         create_private_dir(&self.dir)?;
         write_atomic(&self.text_path(), text.as_bytes())?;
-        write_atomic(&self.seal_path(), &seal)
+        write_atomic(&self.seal_path(), &seal)?;
+        write_atomic(&self.programs_path(), &pins)
     }
 }
 
@@ -106,6 +127,12 @@ impl Approved {
         } else {
             Err(SealProblem::Mismatch)
         }
+    }
+
+    /// The program pins approved with this text, or why none can be
+    /// trusted. Call after [`Approved::check`] passed.
+    pub(crate) fn programs(&self, vault: &Vault) -> Result<super::programs::Programs, String> {
+        super::programs::open(vault, &self.text, self.programs.as_deref())
     }
 }
 
@@ -196,7 +223,9 @@ mod tests {
         let store = Store::new(&paths);
         assert!(store.read().unwrap().is_none());
 
-        store.write(&v, "[services]\n").unwrap();
+        store
+            .write(&v, "[services]\n", &Default::default())
+            .unwrap();
         let approved = store.read().unwrap().unwrap();
         assert_eq!(approved.text, "[services]\n");
         assert_eq!(approved.check(&v), Ok(()));
@@ -209,7 +238,7 @@ mod tests {
         // A seal made by another vault does not pass either.
         let other = vault(dir.path(), "other.kw");
         Store::new(&Paths::in_dir(&dir.path().join("x")))
-            .write(&other, "[services]\n# mine\n")
+            .write(&other, "[services]\n# mine\n", &Default::default())
             .unwrap();
         let foreign = fs::read(dir.path().join("x/approved/keyward.toml.seal")).unwrap();
         fs::write(store.seal_path(), foreign).unwrap();
@@ -232,7 +261,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let v = vault(dir.path(), "vault.kw");
         let store = Store::new(&Paths::in_dir(dir.path()));
-        store.write(&v, "a = 1\n").unwrap();
+        store.write(&v, "a = 1\n", &Default::default()).unwrap();
         let blob = sealed::seal(&v, "import-backup:/x", &digest("a = 1\n")).unwrap();
         fs::write(store.seal_path(), blob).unwrap();
         assert_eq!(
@@ -248,7 +277,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let v = vault(dir.path(), "vault.kw");
         let store = Store::new(&Paths::in_dir(dir.path()));
-        store.write(&v, "a = 1\n").unwrap();
+        store.write(&v, "a = 1\n", &Default::default()).unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&store.dir), 0o700);
         assert_eq!(mode(&store.text_path()), 0o600);

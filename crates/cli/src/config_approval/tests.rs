@@ -25,7 +25,7 @@ fn home() -> Home {
     let paths = Paths::in_dir(dir.path());
     let vault = Vault::create(&paths.vault_file(), &pass("pw"), KdfParams::for_tests()).unwrap();
     fs::write(paths.config_file(), GET_ONLY).unwrap();
-    record(&paths, &vault, GET_ONLY, "test").unwrap();
+    record(&paths, &vault, GET_ONLY, "test", &Default::default()).unwrap();
     Home {
         _dir: dir,
         paths,

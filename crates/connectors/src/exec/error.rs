@@ -13,6 +13,11 @@ pub enum ExecError {
     NotAbsolute(PathBuf),
     #[error("program `{0}` not found in PATH")]
     NotFound(String),
+    #[error(
+        "found only as {found}, in a directory this user can write (so the agent could replace \
+         it): give the program as an absolute path, e.g. `program = \"{found}\"`, if you trust it"
+    )]
+    OnlyInWritableDir { found: PathBuf },
     #[error("`{0}` is not an executable file")]
     NotExecutable(PathBuf),
     #[error(transparent)]

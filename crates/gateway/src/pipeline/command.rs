@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::command_sandbox as sandbox;
 use super::session::Session;
 use super::{ToolOutcome, approval, audit};
 use crate::Gateway;
@@ -28,7 +29,8 @@ pub struct CommandArgs {
     /// Text written to the program's standard input.
     #[serde(default)]
     pub stdin: Option<String>,
-    /// Absolute working directory.
+    /// Absolute working directory; refused unless the command's config
+    /// allows it. Without one the program runs in `/`.
     #[serde(default)]
     pub cwd: Option<String>,
     /// Why you run this, in a sentence. Shown to the user when a rule asks
@@ -77,7 +79,7 @@ pub async fn handle(
         );
         return audit::refuse(gw, event, "error", None, &msg);
     };
-    let cwd = match args.cwd.as_deref().map(PathBuf::from) {
+    let requested = match args.cwd.as_deref().map(PathBuf::from) {
         Some(p) if !p.is_absolute() => {
             return audit::refuse(
                 gw,
@@ -103,6 +105,19 @@ pub async fn handle(
             return audit::refuse(gw, event, "deny", rule, &verdict.decision.explain(&what));
         }
         Action::Confirm | Action::Allow => {}
+    }
+    // The directory, HOME, PATH and program file are checked before anyone
+    // is asked: a call that cannot run is not put to a human.
+    let (cwd, ceiling) = match sandbox::cwd(&rt.command, requested.as_deref()) {
+        Ok(c) => c,
+        Err(msg) => {
+            let rule = Some(format!("commands.{}.cwd", rt.command.name));
+            return audit::refuse(gw, event, "deny", rule, &format!("denied: {msg}"));
+        }
+    };
+    if let Err(msg) = sandbox::program(gw.exec(), &rt.command, path_var(gw)) {
+        tracing::warn!(command = %rt.command.name, "{msg}");
+        return audit::refuse(gw, event, "deny", None, &format!("denied: {msg}"));
     }
     if let Some(rate) = &rt.command.rate {
         let key = format!("command:{}", args.command);
@@ -135,14 +150,28 @@ pub async fn handle(
         return ToolOutcome::error(audit::AUDIT_FAILED);
     }
 
-    // upstream: the process, no shell, clean environment.
+    // upstream: the process, no shell, clean environment, private HOME,
+    // safe PATH, and the program checked again (a human may have taken
+    // minutes to answer).
+    let program = match sandbox::program(gw.exec(), &rt.command, path_var(gw)) {
+        Ok(p) => p,
+        Err(msg) => {
+            tracing::warn!(command = %rt.command.name, "{msg}");
+            return audit::refuse(gw, event, "deny", None, &format!("denied: {msg}"));
+        }
+    };
+    let (home, _home_guard) = match sandbox::home(gw.exec(), &rt.command) {
+        Ok(h) => h,
+        Err(msg) => return audit::failed(gw, event, started, &msg, 0),
+    };
+    let env = gw.secrets().command_env(&args.command).to_vec();
     let spec = ExecSpec {
-        program: rt.program.clone(),
+        program,
         args: args.args,
-        env: gw.secrets().command_env(&args.command).to_vec(),
-        inherit: gw.inherit().to_vec(),
+        inherit: sandbox::inherit(gw.inherit(), &home, ceiling.as_deref(), &env),
+        env,
         stdin: args.stdin.map(String::into_bytes),
-        cwd,
+        cwd: Some(cwd),
         timeout: rt.command.timeout,
         max_output_bytes: rt.command.max_output_bytes,
     };
@@ -160,6 +189,14 @@ pub async fn handle(
         return ToolOutcome::error(audit::AUDIT_FAILED);
     }
     outcome
+}
+
+/// keyward's own PATH, which programs are resolved against.
+fn path_var(gw: &Gateway) -> Option<&str> {
+    gw.inherit()
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_str())
 }
 
 fn render(gw: &Gateway, out: ExecOutput, event: &mut Event) -> (ToolOutcome, usize) {

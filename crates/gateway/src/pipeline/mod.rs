@@ -12,6 +12,7 @@ pub mod session;
 pub mod upstream;
 
 pub mod command;
+pub mod command_sandbox;
 pub mod http;
 mod outcome;
 pub mod passthrough;

@@ -32,7 +32,10 @@ impl ServerRuntime {
     }
 }
 
-/// An allow-listed CLI tool with its program resolved to an absolute path.
+/// An allow-listed CLI tool with its program resolved to an absolute path
+/// at load (so that a missing program stops start-up). What runs is the
+/// path pinned at approval, checked before each run
+/// ([`crate::pipeline::command_sandbox`]).
 /// Its environment, secrets resolved, is part of the live secrets
 /// ([`crate::Gateway::command_env`]).
 pub struct CommandRuntime {
