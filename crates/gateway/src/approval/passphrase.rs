@@ -4,8 +4,12 @@
 //!
 //! A same-user process can reach the control socket and the dashboard; it
 //! does not know the passphrase. Guessing is slowed by Argon2id (the KDF of
-//! the vault header) and by a pause after every wrong answer, and every
-//! attempt is serialised, so parallel guessing gains nothing.
+//! the vault header) and by a pause after every wrong answer, and the
+//! attempts of one queue are serialised, so parallel guessing gains
+//! nothing. The dashboard checks on a queue of its own
+//! ([`PassphraseCheck::own_queue`], behind a per-client back-off): wrong
+//! guesses there never wait ahead of the terminal's `keyward approve` or
+//! `unlock`, which hold the pause of their own queue only.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +52,17 @@ impl PassphraseCheck {
         PassphraseCheck {
             path: vault.path().to_path_buf(),
             key: vault.key().clone(),
+            turn: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// The same check on a queue of its own: its attempts (and the pause
+    /// after each wrong one) are serialised with each other, not with this
+    /// one's.
+    pub fn own_queue(&self) -> PassphraseCheck {
+        PassphraseCheck {
+            path: self.path.clone(),
+            key: self.key.clone(),
             turn: Arc::new(Mutex::new(())),
         }
     }
