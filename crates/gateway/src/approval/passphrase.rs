@@ -90,3 +90,38 @@ impl PassphraseCheck {
         }
     }
 }
+
+#[cfg(test)]
+impl PassphraseCheck {
+    /// Takes this queue's turn, as a check in progress does (tests).
+    pub(crate) async fn hold_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.turn.clone().lock_owned().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use keyward_vault::KdfParams;
+
+    #[tokio::test]
+    async fn a_wrong_dashboard_guess_does_not_hold_the_lock_the_terminals_check_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let pass = SecretValue::from_str("right passphrase");
+        let vault = Vault::create(&dir.path().join("v.kw"), &pass, KdfParams::for_tests()).unwrap();
+        let terminal = PassphraseCheck::new(&vault);
+        let dashboard = terminal.own_queue();
+        // A dashboard check in progress (a wrong one pauses holding this).
+        let _busy = dashboard.hold_turn().await;
+        let answered = tokio::time::timeout(Duration::from_secs(10), terminal.verify(&pass)).await;
+        assert_eq!(
+            answered,
+            Ok(Ok(())),
+            "the terminal's check waited for the dashboard's"
+        );
+        let wrong = SecretValue::from_str("wrong");
+        let answered = tokio::time::timeout(Duration::from_secs(10), terminal.verify(&wrong)).await;
+        assert_eq!(answered, Ok(Err(PassphraseError::Wrong)));
+    }
+}

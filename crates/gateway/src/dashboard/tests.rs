@@ -278,6 +278,21 @@ async fn dashboard_login_backs_off_wrong_guesses_with_429_without_checking() {
 }
 
 #[tokio::test]
+async fn the_dashboard_checks_passphrases_on_a_queue_of_its_own() {
+    let f = fixture();
+    // The terminal's queue is busy (`keyward approve` being checked, or a
+    // wrong one pausing): the dashboard login is not held up by it, and
+    // so, the other way round, its guesses do not hold up the terminal.
+    let _terminal_busy = f.gw.passphrase().unwrap().hold_turn().await;
+    let form = format!("passphrase={}", enc(PASSPHRASE));
+    let login = f.post("/login", None, &form);
+    let resp = tokio::time::timeout(Duration::from_secs(10), login)
+        .await
+        .expect("the dashboard waited for the terminal's queue");
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
 async fn the_session_cookie_is_http_only_same_site_strict_and_long() {
     let f = fixture();
     let resp = f
