@@ -55,11 +55,11 @@ const NOT_FOUND_BODY: &str = "Not Found: Session not found";
 #[derive(Debug)]
 pub(crate) struct Registry {
     cap: usize,
-    state: Mutex<State_>,
+    state: Mutex<Table>,
 }
 
 #[derive(Debug, Default)]
-struct State_ {
+struct Table {
     /// Bumped on every use: orders sessions by how recently they were used.
     tick: u64,
     sessions: HashMap<SessionId, Entry>,
@@ -92,7 +92,7 @@ impl Registry {
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State_> {
+    fn state(&self) -> MutexGuard<'_, Table> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
