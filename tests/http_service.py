@@ -157,26 +157,91 @@ INITIALIZE = json.dumps(
 
 def raw_post(addr: str, headers: dict[str, str], body: str = INITIALIZE, path: str = "/mcp"):
     """One POST with exactly these headers (Host included, when given)."""
+    return raw_request(addr, "POST", headers, body, path=path)
+
+
+def raw_request(addr: str, method: str, headers: dict[str, str], body: str | None = None, path: str = "/mcp", read: bool = True):
+    """One request with exactly these headers. An event stream is read up to
+    its first JSON-RPC message (or not at all, with `read=False`); any other
+    body is read whole."""
     host, port = addr.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    h = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers}
-    conn.putrequest("POST", path, skip_host="Host" in h, skip_accept_encoding=True)
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    h = {"Accept": "application/json, text/event-stream", **headers}
+    if body is not None:
+        h.setdefault("Content-Type", "application/json")
+    conn.putrequest(method, path, skip_host="Host" in h, skip_accept_encoding=True)
     for k, v in h.items():
         conn.putheader(k, v)
-    data = body.encode()
+    data = body.encode() if body is not None else b""
     conn.putheader("Content-Length", str(len(data)))
     conn.endheaders(data)
     resp = conn.getresponse()
-    if resp.status == 200 and resp.getheader("Content-Type", "").startswith("text/event-stream"):
+    stream = resp.status == 200 and resp.getheader("Content-Type", "").startswith("text/event-stream")
+    if stream and not read:
+        out_body = b""
+    elif stream:
         # The stream stays open: read up to the first JSON-RPC message.
-        body = b""
-        while b'data: {' not in body or not body.endswith(b"\n\n"):
+        out_body = b""
+        while b'data: {' not in out_body or not out_body.endswith(b"\n\n"):
             chunk = resp.read1(65536)
             if not chunk:
                 break
-            body += chunk
+            out_body += chunk
     else:
-        body = resp.read()
-    out = (resp.status, {k.lower(): v for k, v in resp.getheaders()}, body.decode("utf-8", "replace"))
+        out_body = resp.read()
+    out = (resp.status, {k.lower(): v for k, v in resp.getheaders()}, out_body.decode("utf-8", "replace"))
     conn.close()
     return out
+
+
+def sse_message(body: str) -> dict | None:
+    """The first JSON-RPC message of an event-stream body."""
+    for line in body.splitlines():
+        if line.startswith("data: {"):
+            return json.loads(line[len("data: "):])
+    return None
+
+
+class RawSession:
+    """One initialize-session in raw JSON-RPC over HTTP (2025-11-25), so a
+    test can send its `Mcp-Session-Id` with another agent's token."""
+
+    def __init__(self, addr: str, token: str):
+        self.addr, self.token = addr, token
+        self.id = ""
+        self.next_id = 1
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {token or self.token}",
+            "MCP-Protocol-Version": "2025-11-25",
+            "Mcp-Session-Id": self.id,
+        }
+
+    def open(self) -> "RawSession":
+        status, headers, body = raw_post(self.addr, {"Authorization": f"Bearer {self.token}"})
+        assert status == 200 and "mcp-session-id" in headers, (status, body)
+        self.id = headers["mcp-session-id"]
+        note = json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        status, _, body = raw_request(self.addr, "POST", self.headers(), note)
+        assert status == 202, (status, body)
+        return self
+
+    def request(self, method: str, params: dict | None = None, token: str | None = None):
+        """(HTTP status, the JSON-RPC answer or the body's text)."""
+        self.next_id += 1
+        msg = {"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params or {}}
+        status, _, body = raw_request(self.addr, "POST", self.headers(token), json.dumps(msg))
+        return status, (sse_message(body) if status == 200 else body)
+
+    def call_tool(self, name: str, arguments: dict, token: str | None = None):
+        return self.request("tools/call", {"name": name, "arguments": arguments}, token)
+
+    def get_stream(self, token: str | None = None):
+        """(status, body) of the session's GET stream (not read when it opens)."""
+        status, _, body = raw_request(self.addr, "GET", self.headers(token), read=False)
+        return status, body
+
+    def delete(self, token: str | None = None):
+        status, _, body = raw_request(self.addr, "DELETE", self.headers(token))
+        return status, body

@@ -243,3 +243,67 @@ def test_the_dashboard_is_not_served_to_a_rebinding_page(home, upstream):
         status, _, _ = req("POST", "/lock", form, "csrf=x")
         assert status == 401
     assert not [a for a in home.audit() if a.get("decision") == "login"], "no login happened"
+
+
+def test_dashboard_login_backs_off_wrong_guesses_without_delaying_the_cli(home, upstream):
+    """Issue 10 item 10: a burst of wrong dashboard logins is answered 429
+    (with Retry-After) at once, without a passphrase check, and never queues
+    ahead of the human's `keyward unlock` at the terminal. Plain HTTP, no
+    browser."""
+    import http.client
+
+    home.set_secret("stripe_key", canary("stripe"))
+    home.write_config(config(upstream.origin))
+    pass_env = {"KEYWARD_PASSPHRASE": PASSPHRASE}
+    with Service(home) as s:
+        host, port = s.addr.rsplit(":", 1)
+
+        def login(passphrase: str):
+            started = time.monotonic()
+            conn = http.client.HTTPConnection(host, int(port), timeout=120)
+            conn.request(
+                "POST", "/login", body=f"passphrase={passphrase}",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            resp = conn.getresponse()
+            resp.read()
+            out = resp.status, resp.getheader("Retry-After"), time.monotonic() - started
+            conn.close()
+            return out
+
+        def timed_unlock() -> float:
+            home.run("lock")
+            started = time.monotonic()
+            out = home.run("unlock", env=pass_env).stdout
+            assert "unlocked" in out, out
+            return time.monotonic() - started
+
+        alone = timed_unlock()
+
+        # Twelve wrong guesses at once, then the human unlocks at the terminal.
+        burst: list = []
+        threads = [threading.Thread(target=lambda: burst.append(login("guess"))) for _ in range(12)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        during = timed_unlock()
+        for t in threads:
+            t.join(120)
+
+        # Before the fix the unlock waited behind twelve checks (~1.3 s each).
+        assert during < alone + 3, (alone, during)
+        statuses = sorted(b[0] for b in burst)
+        assert statuses.count(401) == 1 and statuses.count(429) == 11, burst
+        for status, retry_after, took in burst:
+            if status == 429:
+                assert int(retry_after) >= 1 and took < 1.0, burst
+
+        # One more wrong guess (a second in a row), then the wait is told.
+        assert login("guess")[0] == 401
+        status, retry_after, took = login(PASSPHRASE)
+        assert status == 429 and int(retry_after) >= 2 and took < 1.0, (status, retry_after, took)
+        # After it, the human logs in on the dashboard.
+        time.sleep(int(retry_after))
+        assert login(PASSPHRASE)[0] == 303
+    admin = [a["decision"] for a in home.audit() if a["kind"] == "admin" and a["agent"] == "dashboard"]
+    assert admin.count("login_failed") == 2 and admin.count("login") == 1, admin

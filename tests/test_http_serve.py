@@ -19,12 +19,14 @@ import pytest
 from conftest import KEYWARD, canary, open_service, text_of
 from http_service import (
     INITIALIZE,
+    RawSession,
     Service,
     add_agent,
     connect_client,
     http_client,
     mcp_http,
     raw_post,
+    raw_request,
     run_file,
 )
 
@@ -432,3 +434,133 @@ def test_keyward_approve_answers_a_call_held_by_the_service_and_two_clients_shar
     answers = [(a["agent"], a.get("decision"), a.get("channel")) for a in home.audit() if a["kind"] == "approval"]
     assert any(a[0] == "alice" and a[2] == "cli" for a in answers), answers
     assert any(a[0] == "bob" for a in answers), answers
+
+
+REFUND = {"service": "pay", "method": "POST", "path": "/refunds/42", "body": "amount=5", "reason": "customer asked"}
+BALANCE = {"service": "pay", "method": "GET", "path": "/balance"}
+
+
+def held_call(session: RawSession, results: list):
+    """Starts `session`'s refund (held for a human) in a thread."""
+    import threading
+
+    t = threading.Thread(target=lambda: results.append(session.call_tool("http_request", REFUND)), daemon=True)
+    t.start()
+    return t
+
+
+def result_text(answer) -> str:
+    status, msg = answer
+    assert status == 200 and msg and "result" in msg, answer
+    return " ".join(c.get("text", "") for c in msg["result"]["content"])
+
+
+def grant_for_the_session(home, session: RawSession) -> None:
+    """A held refund in `session`, allowed by the human until the session ends."""
+    from test_approvals import PASS, wait_pending
+
+    results: list = []
+    t = held_call(session, results)
+    [q] = wait_pending(home, 1)
+    home.run("approve", q, "--session", env=PASS)
+    t.join(30)
+    assert "HTTP 200" in result_text(results[0]), results
+
+
+def no_grants_left(home, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "no grants" in home.run("grants").stdout:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_another_agents_token_cannot_use_read_or_end_a_session(home, upstream):
+    """Issue 10 item 6: bob's token with alice's `Mcp-Session-Id` gets the
+    404 of an unknown session on POST, the GET stream and DELETE; alice's
+    session and its session grant survive bob's DELETE."""
+    from test_approvals import confirm_config, posts
+
+    home.set_secret("pay_token", canary("pay"))
+    home.write_config(confirm_config(upstream.origin, "pay_token"))
+    alice, bob = add_agent(home, "alice"), add_agent(home, "bob")
+    with Service(home) as s:
+        a = RawSession(s.addr, alice).open()
+        grant_for_the_session(home, a)
+        assert "session" in home.run("grants").stdout
+
+        unknown = RawSession(s.addr, bob)
+        unknown.id = "0" * 32
+        not_found = unknown.request("tools/list")
+        assert not_found[0] == 404, not_found
+        for what, answer in [
+            ("call", a.call_tool("http_request", BALANCE, token=bob)),
+            ("list", a.request("tools/list", token=bob)),
+            ("GET stream", a.get_stream(token=bob)),
+            ("DELETE", a.delete(token=bob)),
+        ]:
+            assert answer == not_found, (what, answer)
+        assert unknown.get_stream()[0] == 404 and unknown.delete()[0] == 404
+
+        # alice's session is still hers, with its grant: a refund passes unasked.
+        assert a.get_stream()[0] == 200
+        assert "HTTP 200" in result_text(a.call_tool("http_request", REFUND))
+        assert home.run("approvals").stdout.count("agent") == 0
+        assert "session" in home.run("grants").stdout
+        # She can end it herself; then it is gone for her too, and so is the grant.
+        assert a.delete()[0] in (200, 202)
+        assert a.request("tools/list")[0] == 404
+        assert no_grants_left(home)
+    assert len(posts(upstream)) == 2 and [r for r in upstream.requests if r["method"] == "GET"] == []
+    assert [r for r in home.audit() if r.get("agent") == "bob"] == [], "bob did nothing"
+
+
+def test_sessions_per_agent_are_capped_and_the_oldest_idle_is_evicted(home, upstream):
+    """Issue 10 item 7: `[http] max_sessions_per_agent = 3`; a fourth
+    initialize closes alice's least recently used idle session (its session
+    grant ends as on DELETE); bob's sessions are not touched; a session with
+    a call in flight is not the one closed."""
+    from test_approvals import confirm_config
+
+    home.set_secret("pay_token", canary("pay"))
+    home.write_config(confirm_config(upstream.origin, "pay_token") + "\n[http]\nmax_sessions_per_agent = 3\n")
+    alice, bob = add_agent(home, "alice"), add_agent(home, "bob")
+    with Service(home) as s:
+        s1, s2, s3 = (RawSession(s.addr, alice).open() for _ in range(3))
+        b1 = RawSession(s.addr, bob).open()
+        grant_for_the_session(home, s2)
+        assert s3.request("tools/list")[0] == 200
+        assert s1.request("tools/list")[0] == 200
+        # s2 is now alice's least recently used session.
+        s4 = RawSession(s.addr, alice).open()
+        assert s2.request("tools/list")[0] == 404
+        assert no_grants_left(home), "the closed session's grant ended"
+        for x in (s1, s3, s4, b1):
+            assert x.request("tools/list")[0] == 200
+        assert s2.delete()[0] == 404
+
+        # However many initializes, alice holds three.
+        more = [RawSession(s.addr, alice).open() for _ in range(10)]
+        alive = [x for x in (s1, s3, s4, *more) if x.request("tools/list")[0] == 200]
+        assert alive == more[-3:], [x.id for x in alive]
+        assert b1.request("tools/list")[0] == 200
+
+        # A session with a call in flight (held for a human) is not idle:
+        # the next one closed is the least recently used idle one.
+        oldest, middle, newest = more[-3:]
+        results: list = []
+        t = held_call(oldest, results)
+        from test_approvals import wait_pending
+
+        [q] = wait_pending(home, 1)
+        assert middle.request("tools/list")[0] == 200
+        assert newest.request("tools/list")[0] == 200
+        # oldest is the least recently used, but busy.
+        RawSession(s.addr, alice).open()
+        assert middle.request("tools/list")[0] == 404
+        assert newest.request("tools/list")[0] == 200
+        home.run("deny", q)
+        t.join(30)
+        assert "denied" in result_text(results[0])
+        assert oldest.request("tools/list")[0] == 200

@@ -9,6 +9,7 @@ mod backends;
 mod duration;
 mod edit;
 mod error;
+mod http;
 mod model;
 mod paths;
 mod secret_refs;
@@ -26,6 +27,7 @@ pub use backends::{Backends, DEFAULT_MAX_AGE, SecretsPolicy, parse_age};
 pub use duration::parse_duration;
 pub use edit::{ConfigDoc, ServerSpec, ServiceSpec, TEMPLATE, write_template};
 pub use error::ConfigError;
+pub use http::{DEFAULT_MAX_SESSIONS_PER_AGENT, HttpSettings, MAX_SESSIONS_PER_AGENT};
 pub use model::{Auth, Config, Limits, Service};
 pub use paths::Paths;
 pub use upstream::{

@@ -25,6 +25,8 @@ pub struct Config {
     pub secrets: SecretsPolicy,
     /// `[approvals]`: how `confirm` rules ask a human.
     pub approvals: crate::ApprovalSettings,
+    /// `[http]`: bounds for `keyward serve --http`.
+    pub http: crate::HttpSettings,
     /// `[workflows.NAME]`: sequences of calls the agent starts as one tool.
     pub workflows: BTreeMap<String, crate::Workflow>,
 }

@@ -29,6 +29,7 @@ struct RawConfig {
     backends: Option<RawBackends>,
     secrets: Option<RawSecrets>,
     approvals: Option<crate::approvals::RawApprovals>,
+    http: Option<crate::http::RawHttp>,
     #[serde(default)]
     workflows: BTreeMap<String, crate::validate_workflows::RawWorkflow>,
 }
@@ -127,6 +128,7 @@ impl Config {
         let backends = validate_backends(&ctx, raw.backends)?;
         let secrets = validate_secrets(&ctx, raw.secrets)?;
         let approvals = crate::approvals::validate_approvals(&ctx, raw.approvals)?;
+        let http = crate::http::validate_http(&ctx, raw.http)?;
         let targets = crate::validate_workflows::Targets {
             services: &services,
             servers: &servers,
@@ -151,6 +153,7 @@ impl Config {
             backends,
             secrets,
             approvals,
+            http,
             workflows,
         })
     }

@@ -74,6 +74,7 @@ pub(crate) fn run(
              run `keyward agent add NAME` (no restart needed)"
         );
     }
+    let settings = config.http.clone();
     // Built off the runtime, as `keyward serve` does (remote stores'
     // clients may block).
     let gateway = Gateway::following(config, vault, env, audit, pins)?;
@@ -107,6 +108,7 @@ pub(crate) fn run(
             guard,
             shutdown.clone(),
             extra,
+            &settings,
         );
         // `keyward approve/deny/lock` reach this service as they reach
         // `keyward serve`.

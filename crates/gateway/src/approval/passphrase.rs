@@ -4,8 +4,12 @@
 //!
 //! A same-user process can reach the control socket and the dashboard; it
 //! does not know the passphrase. Guessing is slowed by Argon2id (the KDF of
-//! the vault header) and by a pause after every wrong answer, and every
-//! attempt is serialised, so parallel guessing gains nothing.
+//! the vault header) and by a pause after every wrong answer, and the
+//! attempts of one queue are serialised, so parallel guessing gains
+//! nothing. The dashboard checks on a queue of its own
+//! ([`PassphraseCheck::own_queue`], behind a per-client back-off): wrong
+//! guesses there never wait ahead of the terminal's `keyward approve` or
+//! `unlock`, which hold the pause of their own queue only.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,6 +56,17 @@ impl PassphraseCheck {
         }
     }
 
+    /// The same check on a queue of its own: its attempts (and the pause
+    /// after each wrong one) are serialised with each other, not with this
+    /// one's.
+    pub fn own_queue(&self) -> PassphraseCheck {
+        PassphraseCheck {
+            path: self.path.clone(),
+            key: self.key.clone(),
+            turn: Arc::new(Mutex::new(())),
+        }
+    }
+
     /// Whether `passphrase` unlocks the vault. The file is read again each
     /// time, so a passphrase changed meanwhile is the one that counts.
     pub async fn verify(&self, passphrase: &SecretValue) -> Result<(), PassphraseError> {
@@ -73,5 +88,40 @@ impl PassphraseCheck {
             }
             Err(e) => Err(PassphraseError::Unavailable(e.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+impl PassphraseCheck {
+    /// Takes this queue's turn, as a check in progress does (tests).
+    pub(crate) async fn hold_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.turn.clone().lock_owned().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use keyward_vault::KdfParams;
+
+    #[tokio::test]
+    async fn a_wrong_dashboard_guess_does_not_hold_the_lock_the_terminals_check_needs() {
+        let dir = tempfile::tempdir().unwrap();
+        let pass = SecretValue::from_str("right passphrase");
+        let vault = Vault::create(&dir.path().join("v.kw"), &pass, KdfParams::for_tests()).unwrap();
+        let terminal = PassphraseCheck::new(&vault);
+        let dashboard = terminal.own_queue();
+        // A dashboard check in progress (a wrong one pauses holding this).
+        let _busy = dashboard.hold_turn().await;
+        let answered = tokio::time::timeout(Duration::from_secs(10), terminal.verify(&pass)).await;
+        assert_eq!(
+            answered,
+            Ok(Ok(())),
+            "the terminal's check waited for the dashboard's"
+        );
+        let wrong = SecretValue::from_str("wrong");
+        let answered = tokio::time::timeout(Duration::from_secs(10), terminal.verify(&wrong)).await;
+        assert_eq!(answered, Ok(Err(PassphraseError::Wrong)));
     }
 }

@@ -3,16 +3,18 @@
 //! told by a fixed message chosen by a code in the redirect, so nothing a
 //! request sends is reflected into the page.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::Form;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use keyward_audit::Event;
 use keyward_vault::SecretValue;
 
 use super::Dash;
+use super::backoff::client_key;
 use super::security::{Action, Fields};
 use super::sessions::Touch;
 use super::view;
@@ -51,6 +53,8 @@ const EXPIRED: &str = "Your session ended (logged out, or idle for 15 minutes). 
 const WRONG: &str = "Wrong passphrase.";
 const MISSING: &str = "Type the vault passphrase.";
 const UNAVAILABLE: &str = "The passphrase cannot be checked right now; see keyward's log.";
+const TOO_MANY: &str = "Too many wrong passphrases from here: wait a little, then try again \
+                        (`keyward approve` and `keyward unlock` in a terminal are not held up).";
 
 fn flash_of(uri: &Uri) -> Option<(&'static str, &'static str)> {
     let code = uri
@@ -93,24 +97,51 @@ fn login_failed(dash: &Dash, status: StatusCode, message: &str) -> Response {
     (status, Html(view::login(Some(message), can))).into_response()
 }
 
-/// `POST /login`: the passphrase makes a session.
-pub(super) async fn login(State(dash): State<Dash>, Form(mut fields): Form<Fields>) -> Response {
+/// `POST /login`: the passphrase makes a session. A client whose last
+/// passphrases were wrong waits first ([`super::backoff`]): until then it
+/// is answered 429 at once, without a check.
+pub(super) async fn login(
+    State(dash): State<Dash>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Form(mut fields): Form<Fields>,
+) -> Response {
     let gw = &dash.inner.gw;
-    let Some(check) = gw.passphrase() else {
+    let Some(check) = dash.inner.check.as_ref() else {
         return login_failed(&dash, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
     };
     let passphrase = SecretValue::from_string(fields.passphrase.take().unwrap_or_default());
+    if passphrase.expose().is_empty() {
+        return login_failed(&dash, StatusCode::BAD_REQUEST, MISSING);
+    }
+    let client = client_key(peer.map(|Extension(ConnectInfo(a))| a.ip()));
+    let attempt = match dash.inner.backoff.admit(client) {
+        Ok(a) => a,
+        Err(wait) => {
+            tracing::debug!(
+                retry_after = wait.as_secs(),
+                "dashboard: a login attempt came too soon after wrong ones"
+            );
+            let mut resp = login_failed(&dash, StatusCode::TOO_MANY_REQUESTS, TOO_MANY);
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs()));
+            return resp;
+        }
+    };
     match check.verify(&passphrase).await {
-        Ok(()) => {}
+        Ok(()) => attempt.right(),
         Err(PassphraseError::Missing) => {
+            attempt.not_checked();
             return login_failed(&dash, StatusCode::BAD_REQUEST, MISSING);
         }
         Err(PassphraseError::Wrong) => {
-            // The check already paused before saying so.
+            // The check already paused before saying so; the attempt
+            // counts as wrong when dropped.
+            drop(attempt);
             let _ = admin(gw, "dashboard", "login_failed");
             return login_failed(&dash, StatusCode::UNAUTHORIZED, WRONG);
         }
         Err(PassphraseError::Unavailable(e)) => {
+            attempt.not_checked();
             tracing::warn!(error = %e, "dashboard: the passphrase cannot be checked");
             return login_failed(&dash, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
         }
@@ -201,7 +232,7 @@ pub(super) async fn lock(State(dash): State<Dash>, _action: Action) -> Response 
 /// `POST /unlock`: passphrase again, as `keyward unlock`.
 pub(super) async fn unlock(State(dash): State<Dash>, mut action: Action) -> Response {
     let gw = &dash.inner.gw;
-    let Some(check) = gw.passphrase() else {
+    let Some(check) = dash.inner.check.as_ref() else {
         return back("no-passphrase");
     };
     let passphrase = SecretValue::from_string(action.fields.passphrase.take().unwrap_or_default());

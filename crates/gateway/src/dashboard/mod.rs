@@ -14,7 +14,10 @@
 //! session needs the vault passphrase — an agent running as the same user
 //! can reach this page but cannot log in. Within a session, approving,
 //! denying, revoking and locking take one click; unlocking asks for the
-//! passphrase again (as `keyward unlock` does). Answers go through
+//! passphrase again (as `keyward unlock` does). Wrong login passphrases
+//! are slowed per client ([`backoff`]: 429 with `Retry-After`, no KDF run),
+//! and the dashboard checks passphrases on a queue of its own, so guesses
+//! here never delay the terminal's `keyward approve`/`unlock`. Answers go through
 //! [`settle`](crate::pipeline::approval::settle), which audits them with
 //! the channel `dashboard`.
 //!
@@ -27,6 +30,7 @@
 //! this.
 
 mod actions;
+mod backoff;
 mod live;
 mod security;
 mod sessions;
@@ -44,7 +48,7 @@ use axum::routing::{get, post};
 use tokio_util::sync::CancellationToken;
 
 use crate::Gateway;
-use crate::approval::{Clock, SystemClock};
+use crate::approval::{Clock, PassphraseCheck, SystemClock};
 pub use sessions::{IDLE, MAX_AGE};
 
 /// Largest form accepted (a passphrase and a few ids).
@@ -82,6 +86,10 @@ struct Dash {
 struct Inner {
     gw: Gateway,
     sessions: sessions::Sessions,
+    /// The gateway's passphrase check on the dashboard's own queue.
+    check: Option<PassphraseCheck>,
+    /// The login's back-off per client.
+    backoff: Arc<backoff::Backoff>,
     cookie: String,
     lock_marker: Option<PathBuf>,
     shutdown: CancellationToken,
@@ -94,10 +102,13 @@ pub fn router(gw: Gateway, options: Options) -> Router {
 
 /// Like [`router`], with the clock that sessions expire by (tests).
 pub fn router_with_clock(gw: Gateway, options: Options, clock: Arc<dyn Clock>) -> Router {
+    let check = gw.passphrase().map(PassphraseCheck::own_queue);
     let dash = Dash {
         inner: Arc::new(Inner {
             gw,
-            sessions: sessions::Sessions::new(clock, IDLE),
+            sessions: sessions::Sessions::new(clock.clone(), IDLE),
+            check,
+            backoff: Arc::new(backoff::Backoff::new(clock)),
             cookie: format!("keyward_session_{}", options.port),
             lock_marker: options.lock_marker,
             shutdown: options.shutdown,

@@ -249,6 +249,55 @@ async fn a_wrong_passphrase_gets_a_generic_refusal_no_session_and_an_audit_recor
 }
 
 #[tokio::test]
+async fn dashboard_login_backs_off_wrong_guesses_with_429_without_checking() {
+    let f = fixture();
+    let right = format!("passphrase={}", enc(PASSPHRASE));
+    for _ in 0..2 {
+        let resp = f.post("/login", None, "passphrase=guess").await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Too soon after the second wrong one: refused at once, even the right
+    // passphrase (it is not checked), with how long to wait.
+    let resp = f.post("/login", None, &right).await;
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()[header::RETRY_AFTER], "2");
+    assert!(set_cookie(&resp).is_none());
+    assert!(body(resp).await.contains("Too many wrong passphrases"));
+    let audit = f.audit();
+    assert_eq!(audit.matches("\"login_failed\"").count(), 2, "{audit}");
+    assert!(!audit.contains("\"login\""), "{audit}");
+    // After the wait, the right passphrase logs in and the record is cleared.
+    f.clock.advance(Duration::from_secs(2));
+    let resp = f.post("/login", None, &right).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let resp = f.post("/login", None, "passphrase=guess").await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "a first wrong one again"
+    );
+    assert_eq!(
+        f.post("/login", None, &right).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_checks_passphrases_on_a_queue_of_its_own() {
+    let f = fixture();
+    // The terminal's queue is busy (`keyward approve` being checked, or a
+    // wrong one pausing): the dashboard login is not held up by it, and
+    // so, the other way round, its guesses do not hold up the terminal.
+    let _terminal_busy = f.gw.passphrase().unwrap().hold_turn().await;
+    let form = format!("passphrase={}", enc(PASSPHRASE));
+    let login = f.post("/login", None, &form);
+    let resp = tokio::time::timeout(Duration::from_secs(10), login)
+        .await
+        .expect("the dashboard waited for the terminal's queue");
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
 async fn the_session_cookie_is_http_only_same_site_strict_and_long() {
     let f = fixture();
     let resp = f

@@ -4,7 +4,7 @@
 //! servers, one rate limiter, one audit log.
 //!
 //! ```text
-//! request ─▶ guard (Host/Origin, 403) ─▶ /mcp: bearer token (401) ─▶ rmcp ─▶ KeywardServer
+//! request ─▶ guard (Host/Origin, 403) ─▶ /mcp: bearer token (401) ─▶ session owner (404) ─▶ rmcp ─▶ KeywardServer
 //!                                     ─▶ /healthz
 //!                                     ─▶ the caller's extra routes (the dashboard at /)
 //! ```
@@ -16,12 +16,15 @@
 //!   headers checked against the body by rmcp.
 //! - Identity: each request's agent is the name of its bearer token
 //!   ([`agents`]), never what the client says about itself.
+//! - A session is its agent's: another token naming it gets 404, and one
+//!   agent holds at most `[http] max_sessions_per_agent` ([`sessions`]).
 
 pub mod agents;
 mod auth;
 pub mod bridge;
 pub mod guard;
 pub mod runfile;
+mod sessions;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -38,6 +41,7 @@ pub use agents::{AgentError, AgentInfo, AgentStore};
 /// For callers that build the extra routes and own the shutdown token.
 pub use axum::Router;
 pub use guard::Guard;
+pub use keyward_config::HttpSettings;
 pub use tokio_util::sync::CancellationToken;
 
 /// Where `keyward serve --http` listens unless told otherwise.
@@ -57,12 +61,14 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 /// router, answering at `/`); the [`Guard`] covers it too, and it gets the
 /// guard (with the bound port) to check its own forms' `Origin` as it
 /// needs. `shutdown` ends every MCP session and stream when cancelled.
+/// `settings` is keyward.toml's `[http]`.
 pub fn app(
     gateway: Gateway,
     agents: Arc<AgentStore>,
     guard: Guard,
     shutdown: CancellationToken,
     extra: Router,
+    settings: &HttpSettings,
 ) -> Router {
     let template = KeywardServer::authenticated(gateway);
     let config = StreamableHttpServerConfig::default()
@@ -76,15 +82,21 @@ pub fn app(
         // Sessions for clients that initialize; 2026-07-28 requests are
         // stateless whatever this says.
         .with_legacy_session_mode(true);
-    let mut sessions = LocalSessionManager::default();
-    sessions.session_config.keep_alive = Some(SESSION_IDLE);
+    let mut local = LocalSessionManager::default();
+    local.session_config.keep_alive = Some(SESSION_IDLE);
+    let owners = Arc::new(sessions::Registry::new(settings.max_sessions_per_agent));
     let mcp = StreamableHttpService::new(
         move || Ok(template.for_session()),
-        Arc::new(sessions),
+        Arc::new(sessions::BoundSessions::new(local, owners.clone())),
         config,
     );
+    // Layers run last-added first: the token, then the session's owner.
     let mcp = Router::new()
         .route_service("/mcp", mcp)
+        .layer(axum::middleware::from_fn_with_state(
+            owners,
+            sessions::check,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             agents,
             auth::require_agent,
@@ -110,6 +122,8 @@ pub async fn serve(
         }
     });
     let (asked_tx, asked_rx) = tokio::sync::oneshot::channel::<()>();
+    // The peer's address: the dashboard login's back-off is per client.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = asked_tx.send(());
