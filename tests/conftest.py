@@ -7,8 +7,10 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import anyio
@@ -152,3 +154,28 @@ def text_of(result) -> str:
 
 def which(cmd: str) -> str | None:
     return shutil.which(cmd)
+
+
+def fake_listener(path: Path, reply: dict):
+    """A listener any same-user process can open in run/: it answers every
+    request with `reply`. Returns (socket, requests received)."""
+    got: list[bytes] = []
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(8)
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            got.append(c.recv(65536))
+            try:
+                c.sendall((json.dumps(reply) + "\n").encode())
+            except OSError:
+                pass  # the client hung up without asking: as it should
+            c.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv, got

@@ -14,7 +14,7 @@ import anyio
 import pytest
 from mcp import types
 
-from conftest import KEYWARD, canary, mcp_call, text_of
+from conftest import KEYWARD, canary, fake_listener, mcp_call, text_of
 
 PASS = {"KEYWARD_PASSPHRASE": "correct horse battery staple"}
 
@@ -487,30 +487,13 @@ def test_the_passphrase_never_goes_to_a_socket_that_is_not_keyward(home, upstrea
     """Any same-user process can put a socket in run/: one that claims to
     hold the question must not receive the passphrase."""
     import os
-    import socket as so
 
     run = home.dir / "run"
     run.mkdir(exist_ok=True)
     path = run / f"serve-{os.getpid()}.sock"  # named after a real process: this one (python)
-    got: list[bytes] = []
-    srv = so.socket(so.AF_UNIX, so.SOCK_STREAM)
-    srv.bind(str(path))
-    srv.listen(8)
     fake = {"id": "feedfacefeedface", "agent": "x", "kind": "http", "target": "t", "rule": None, "preview": None,
             "reason": None, "grants": "g", "asked": "2026-01-01T00:00:00Z", "deadline": "2026-01-01T00:00:00Z"}
-
-    def serve():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            data = c.recv(65536)
-            got.append(data)
-            c.sendall((json.dumps({"ok": True, "pending": [fake], "unknown": False}) + "\n").encode())
-            c.close()
-
-    threading.Thread(target=serve, daemon=True).start()
+    srv, got = fake_listener(path, {"ok": True, "pending": [fake], "unknown": False})
     try:
         p = home.run("approve", "feedfacefeedface", env=PASS, check=False)
         p2 = home.run("unlock", env=PASS, check=False)

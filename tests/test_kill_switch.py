@@ -5,9 +5,7 @@ upstream on 127.0.0.1."""
 
 from __future__ import annotations
 
-import json
 import os
-import socket as so
 import sys
 import threading
 import time
@@ -15,7 +13,7 @@ from pathlib import Path
 
 import anyio
 
-from conftest import canary, mcp_call, open_service, text_of
+from conftest import canary, fake_listener, mcp_call, open_service, text_of
 from http_service import Service, add_agent, mcp_http
 
 PASS = {"KEYWARD_PASSPHRASE": "correct horse battery staple"}
@@ -90,31 +88,6 @@ def test_lock_says_when_a_service_it_can_see_did_not_answer(home, upstream):
         r = mcp_http(s.url, token, go)
     assert r.is_error and "locked" in text_of(r), text_of(r)
     assert upstream.requests == []
-
-
-def fake_listener(path: Path, reply: dict):
-    """A listener any same-user process can open in run/: it answers every
-    request with `reply`. Returns (socket, requests received)."""
-    got: list[bytes] = []
-    srv = so.socket(so.AF_UNIX, so.SOCK_STREAM)
-    srv.bind(str(path))
-    srv.listen(8)
-
-    def serve():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            got.append(c.recv(65536))
-            try:
-                c.sendall((json.dumps(reply) + "\n").encode())
-            except OSError:
-                pass  # the client hung up without asking: as it should
-            c.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return srv, got
 
 
 def test_a_fake_control_socket_cannot_invent_questions_or_a_lock(home):

@@ -179,8 +179,9 @@ def test_a_crashed_upstream_fails_the_call_in_flight_and_is_restarted(home, ever
     assert new_pid and new_pid != old_pid
 
 
-def test_a_changed_tool_description_is_withheld_until_accepted(home):
-    cfg = lambda desc: f"""
+def pin_config(desc: str) -> str:
+    """keyward.toml for the pin fixture, its one tool described by `desc`."""
+    return f"""
 [servers.pin]
 command = "{sys.executable}"
 args = ["{PIN_SERVER}"]
@@ -189,9 +190,14 @@ env = {{ TOOL_DESCRIPTION = "{desc}" }}
 "add" = "allow"
 """
 
-    async def go(client):
-        names = [t.name for t in (await client.list_tools()).tools]
-        return names, await client.call_tool("pin__add", {"a": 2, "b": 3})
+
+async def list_and_add(client):
+    names = [t.name for t in (await client.list_tools()).tools]
+    return names, await client.call_tool("pin__add", {"a": 2, "b": 3})
+
+
+def test_a_changed_tool_description_is_withheld_until_accepted(home):
+    cfg, go = pin_config, list_and_add
 
     home.write_config(cfg("Adds two numbers."))
     names, r = mcp_call(home, go)
@@ -223,18 +229,7 @@ env = {{ TOOL_DESCRIPTION = "{desc}" }}
 def test_deleting_or_editing_pins_json_does_not_accept_a_rug_pulled_tool(home, tamper):
     """Issue 10 item 4: the wrapped server runs as the user and can remove
     or rewrite DATA/pins.json; that must not re-admit its changed tool."""
-    cfg = lambda desc: f"""
-[servers.pin]
-command = "{sys.executable}"
-args = ["{PIN_SERVER}"]
-env = {{ TOOL_DESCRIPTION = "{desc}" }}
-[servers.pin.tools]
-"add" = "allow"
-"""
-
-    async def go(client):
-        names = [t.name for t in (await client.list_tools()).tools]
-        return names, await client.call_tool("pin__add", {"a": 2, "b": 3})
+    cfg, go = pin_config, list_and_add
 
     home.write_config(cfg("Adds two numbers."))
     names, r = mcp_call(home, go)
