@@ -1,4 +1,4 @@
-//! Program pins (THREATS.md item 10): when a human approves the config,
+//! Program pins (SECURITY.md item 10): when a human approves the config,
 //! each command's program is resolved to an absolute path and the SHA-256
 //! of that file is recorded. Before each run the program is resolved and
 //! hashed again; a different path (a binary that now shadows it earlier
@@ -10,8 +10,11 @@
 //! still be swapped between the check and the start (keep programs in
 //! directories only root can write).
 
+use std::collections::HashMap;
 use std::io::Read as _;
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use sha2::{Digest as _, Sha256};
 
@@ -69,7 +72,7 @@ pub fn verify_pin(
             now,
         });
     }
-    let hash = hash_file(&now).map_err(|e| PinMismatch::Unavailable(e.to_string()))?;
+    let hash = hash_unless_unchanged(&now).map_err(|e| PinMismatch::Unavailable(e.to_string()))?;
     if hash != pin.sha256 {
         return Err(PinMismatch::Content { path: now });
     }
@@ -101,6 +104,63 @@ pub fn hash_file(path: &Path) -> Result<String, ExecError> {
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// How old a file's last change must be for its hash to be reused.
+const SETTLED: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What identifies one version of a file's content: a write changes its
+/// ctime (which no unprivileged process can set back) and a replacement its
+/// inode.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(path: &Path) -> std::io::Result<Stamp> {
+        let m = std::fs::metadata(path)?;
+        Ok(Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+}
+
+/// [`hash_file`], reusing the last hash of a file not written since:
+/// hashing a program on every run costs milliseconds (git is 3.7 MB). A
+/// file that changed while it was hashed is not remembered, nor one
+/// written less than [`SETTLED`] before (timestamps are coarse: a second
+/// write within the same tick could keep the stamp — git's "racy" index
+/// entries, solved the same way).
+fn hash_unless_unchanged(path: &Path) -> Result<String, ExecError> {
+    static SEEN: OnceLock<Mutex<HashMap<PathBuf, (Stamp, String)>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Default::default);
+    let Ok(before) = Stamp::of(path) else {
+        return hash_file(path);
+    };
+    if let Some((stamp, hash)) = seen.lock().unwrap_or_else(|p| p.into_inner()).get(path)
+        && *stamp == before
+    {
+        return Ok(hash.clone());
+    }
+    let hash = hash_file(path)?;
+    let settled = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .is_ok_and(|now| now.as_secs() as i64 - before.ctime.0 > SETTLED.as_secs() as i64);
+    if settled && Stamp::of(path).is_ok_and(|after| after == before) {
+        seen.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.to_path_buf(), (before, hash.clone()));
+    }
+    Ok(hash)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +169,22 @@ mod tests {
     fn script(path: &Path, body: &str) {
         std::fs::write(path, body).unwrap();
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn a_reused_hash_never_hides_a_rewrite_of_the_program() {
+        let tmp = tempfile::tempdir().unwrap();
+        let prog = tmp.path().join("tool");
+        script(&prog, "#!/bin/sh\necho one\n");
+        let first = hash_unless_unchanged(&prog).unwrap();
+        // Rewritten at once, same length: the stamp may not have moved.
+        script(&prog, "#!/bin/sh\necho two\n");
+        assert_ne!(hash_unless_unchanged(&prog).unwrap(), first);
+        // A settled file is remembered, and still hashes to its content.
+        let sh = Path::new("/bin/sh").canonicalize().unwrap();
+        let a = hash_unless_unchanged(&sh).unwrap();
+        assert_eq!(hash_unless_unchanged(&sh).unwrap(), a);
+        assert_eq!(a, hash_file(&sh).unwrap());
     }
 
     #[test]
