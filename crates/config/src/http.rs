@@ -18,7 +18,7 @@ pub struct HttpSettings {
 
 /// The default cap on one agent's sessions: far more than a few clients of
 /// one agent need, and a bound on the memory one token can make keyward
-/// keep (THREATS.md item 12).
+/// keep (SECURITY.md item 12).
 pub const DEFAULT_MAX_SESSIONS_PER_AGENT: usize = 32;
 
 /// The largest cap keyward.toml may ask for.

@@ -1,5 +1,5 @@
 //! `cwd` patterns of a `[commands.NAME]` entry: the working directories a
-//! human allowed the agent to choose (THREATS.md item 10). The working
+//! human allowed the agent to choose (SECURITY.md item 10). The working
 //! directory decides which configuration a program reads (`.git/config`
 //! hooks such as `core.fsmonitor`), so none is allowed unless listed.
 //!

@@ -1,4 +1,4 @@
-//! Program pins, approved with the config (THREATS.md item 10): each
+//! Program pins, approved with the config (SECURITY.md item 10): each
 //! `[commands.NAME]` program resolved to an absolute path (a bare name only
 //! in directories the user cannot write) and the SHA-256 of that file,
 //! kept in `approved/programs.sealed`, sealed under the vault key together

@@ -1,4 +1,4 @@
-//! The private `HOME` a command runs with (THREATS.md item 10): a fresh
+//! The private `HOME` a command runs with (SECURITY.md item 10): a fresh
 //! directory for each run, created empty (mode 0700, a random name, so it
 //! cannot be prepared ahead) and removed when the run ends. Dotfiles the
 //! agent wrote in the real home (`~/.gitconfig`, `~/.npmrc`,

@@ -7,7 +7,7 @@
 //! a timeout kills everything it spawned.
 //!
 //! What the program reads besides its argv is kept out of the agent's
-//! reach (THREATS.md item 10): [`SafePath`] (a `PATH` of directories the
+//! reach (SECURITY.md item 10): [`SafePath`] (a `PATH` of directories the
 //! user cannot write), [`PrivateHome`] (an empty `HOME` per run) and
 //! [`ProgramPin`] (path and SHA-256 approved with the config).
 //!

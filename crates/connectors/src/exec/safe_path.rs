@@ -1,4 +1,4 @@
-//! The `PATH` a command sees and is found in (THREATS.md item 10): only
+//! The `PATH` a command sees and is found in (SECURITY.md item 10): only
 //! directories the user cannot write without privileges, so that the
 //! agent, running as the same user, cannot put a `git` of its own ahead of
 //! the real one (`~/.local/bin`, `~/.cargo/bin`, a shim directory).

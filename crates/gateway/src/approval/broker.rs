@@ -78,12 +78,7 @@ impl Asked {
 }
 
 fn timeout_deny() -> Resolution {
-    Resolution {
-        answer: Answer::Deny,
-        channel: Channel::Timeout,
-        grant: None,
-        run: None,
-    }
+    Resolution::deny(Channel::Timeout)
 }
 
 /// What is known about a question id, seen from one session and call.

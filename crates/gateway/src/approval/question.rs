@@ -102,6 +102,18 @@ pub struct Resolution {
     pub run: Option<String>,
 }
 
+impl Resolution {
+    /// A deny that no human gave (the timeout, the lock, a replay).
+    pub fn deny(channel: Channel) -> Resolution {
+        Resolution {
+            answer: Answer::Deny,
+            channel,
+            grant: None,
+            run: None,
+        }
+    }
+}
+
 /// What the pipeline asks about one held call.
 #[derive(Clone, Debug)]
 pub struct Ask {

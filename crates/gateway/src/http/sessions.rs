@@ -1,5 +1,5 @@
 //! Whose each Streamable HTTP session is, and how many one agent may hold
-//! (THREATS.md item 12).
+//! (SECURITY.md item 12).
 //!
 //! A session belongs to the agent whose token sent its `initialize`. Every
 //! later request naming it (`Mcp-Session-Id`: POST, the GET stream,

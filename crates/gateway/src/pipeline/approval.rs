@@ -290,12 +290,7 @@ pub async fn ask_human(
     {
         Ok(a) => a,
         Err(_) => {
-            let r = Resolution {
-                answer: Answer::Deny,
-                channel: Channel::Lock,
-                grant: None,
-                run: None,
-            };
+            let r = Resolution::deny(Channel::Lock);
             return Err(deny(
                 event,
                 &r,
@@ -361,12 +356,7 @@ pub async fn ask_human(
         // question (a retry carrying its id): it let that call through.
         (!resolution.answer.allows()).then_some(resolution)
     }) else {
-        let r = Resolution {
-            answer: Answer::Deny,
-            channel: Channel::Replay,
-            grant: None,
-            run: None,
-        };
+        let r = Resolution::deny(Channel::Replay);
         return Err(deny(
             event,
             &r,
@@ -397,12 +387,7 @@ fn settled_or_first(gw: &Gateway, id: &str, answer: Answer, channel: Channel) ->
     match settle(gw, id, answer, channel) {
         Ok((_, r)) => r,
         Err(AnswerError::AlreadySettled(r, _)) => r,
-        Err(AnswerError::Unknown(_)) => Resolution {
-            answer: Answer::Deny,
-            channel: Channel::Timeout,
-            grant: None,
-            run: None,
-        },
+        Err(AnswerError::Unknown(_)) => Resolution::deny(Channel::Timeout),
     }
 }
 
@@ -416,12 +401,7 @@ fn finish(gw: &Gateway, r: Resolution, id: Option<&str>, what: &str) -> Result<A
     // Locked while the human was answering: the lock wins.
     if r.answer.allows() && gw.approvals().is_locked() {
         return Err((
-            Some(Resolution {
-                answer: Answer::Deny,
-                channel: Channel::Lock,
-                grant: None,
-                run: None,
-            }),
+            Some(Resolution::deny(Channel::Lock)),
             "denied: keyward was locked by the user while the call waited".to_string(),
         ));
     }

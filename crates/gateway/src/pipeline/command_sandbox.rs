@@ -1,4 +1,4 @@
-//! What a command reads besides its argv (THREATS.md item 10): its working
+//! What a command reads besides its argv (SECURITY.md item 10): its working
 //! directory, its `HOME`, its `PATH` and its program file. Each of these is
 //! something the agent, as the same user, could otherwise choose or write,
 //! and a program that reads a hook from one of them (`core.fsmonitor` in a
