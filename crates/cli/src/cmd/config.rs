@@ -132,7 +132,9 @@ fn approve(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
             let v = config_approval::open_as_human(paths, env, &pass).map_err(refused)?;
             (v, false)
         }
-        Err(e) => return Err(e),
+        // No key store or key file, and KEYWARD_PASSPHRASE is wrong: the
+        // same refusal, audited, as a wrong passphrase anywhere else.
+        Err(e) => return Err(refused(e)),
     };
     let trusted = approved.as_ref().is_some_and(|a| a.check(&vault).is_ok());
     let base = base(approved.as_ref(), Some(&vault));
