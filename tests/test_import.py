@@ -150,7 +150,7 @@ def test_default_policy_is_confirm_and_says_so(home):
     cursor_config(home, ghp())
     p = home.run("import", "cursor")
     assert '"*" = "confirm"' in (home.dir / "keyward.toml").read_text()
-    assert "confirm acts as deny" in p.stdout
+    assert "each call waits for your answer" in p.stdout
 
 
 def test_read_only_policy(home):

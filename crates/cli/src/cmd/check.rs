@@ -38,7 +38,9 @@ pub(crate) fn run(
         println!("  rate limit from rule #{}: {rate} per agent", index + 1);
     }
     if verdict.decision.action == Action::Confirm {
-        println!("  (confirmation is not available yet, so `keyward serve` denies this call)");
+        println!(
+            "  (each such call waits for a human's answer: the MCP client, `keyward approve` or the dashboard; no answer is a deny)"
+        );
     }
     Ok(if verdict.decision.action == Action::Allow {
         ExitCode::SUCCESS

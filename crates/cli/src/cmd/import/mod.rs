@@ -246,9 +246,9 @@ fn report(plans: &[(Target, String, FilePlan)], opts: &Options) {
     let wrapped = plans.iter().any(|(_, _, p)| !p.servers.is_empty());
     if wrapped && opts.policy == ToolPolicy::Confirm {
         println!(
-            "note: every tool of a wrapped server is `confirm` (a human approves each call); until \
-             approvals arrive in keyward, confirm acts as deny. Use --read-only or --allow-all, or \
-             edit [servers.NAME.tools] in keyward.toml"
+            "note: every tool of a wrapped server is `confirm`: each call waits for your answer (in \
+             your MCP client, `keyward approve` or the dashboard; no answer is a deny). Use \
+             --read-only or --allow-all, or edit [servers.NAME.tools] in keyward.toml"
         );
     }
 }
