@@ -55,6 +55,8 @@ fn umask_child() {
     write_private(&private, b"x").unwrap();
     let exact = dir.join("exact");
     write(&exact, b"x", Mode::Exact(0o640)).unwrap();
+    let client = dir.join("mcp.json");
+    write(&client, b"{}", Mode::Exact(0o644)).unwrap();
     let new = dir.join("new");
     create_new_private(&new, b"x").unwrap();
     let sub = dir.join("sub/deeper");
@@ -63,32 +65,48 @@ fn umask_child() {
     {
         assert_eq!(mode(&private), 0o600, "write_private");
         assert_eq!(mode(&exact), 0o640, "Mode::Exact");
+        assert_eq!(mode(&client), 0o644, "a client config's mode");
         assert_eq!(mode(&new), 0o600, "create_new_private");
         assert_eq!(mode(&sub), 0o700, "create_private_dir");
         assert_eq!(mode(sub.parent().unwrap()), 0o700, "its parent");
     }
 }
 
+/// Runs `umask_child` in a child process under `umask` (the umask is
+/// process-wide, so the other tests' threads must not see it change).
+#[cfg(unix)]
+fn run_child_under(umask: &str) {
+    let exe = std::env::current_exe().unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("sh")
+        .args(["-c", "umask \"$1\"; shift; exec \"$@\"", "sh", umask])
+        .arg(&exe)
+        .args(["--exact", "tests::umask_child", "--test-threads=1"])
+        .env("KEYWARD_FSIO_UMASK_CHILD", d.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "umask {umask}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn permissions_are_exact_whatever_the_umask() {
-    let exe = std::env::current_exe().unwrap();
-    for umask in ["000", "077", "022"] {
-        let d = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new("sh")
-            .args(["-c", "umask \"$1\"; shift; exec \"$@\"", "sh", umask])
-            .arg(&exe)
-            .args(["--exact", "tests::umask_child", "--test-threads=1"])
-            .env("KEYWARD_FSIO_UMASK_CHILD", d.path())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && stdout.contains("1 passed"),
-            "umask {umask}: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    for umask in ["000", "022"] {
+        run_child_under(umask);
     }
+}
+
+/// Import's copy gave the temp file its mode through `open(2)`, which the
+/// umask cuts: a 0644 client config came back 0600 under umask 077.
+#[cfg(unix)]
+#[test]
+fn an_imported_client_config_keeps_0644_under_umask_077() {
+    run_child_under("077");
 }
 
 #[test]
@@ -224,13 +242,23 @@ fn keep_existing_takes_the_mode_of_a_regular_file_only() {
     let fresh = d.path().join("fresh.toml");
     write(&fresh, b"x", Mode::KeepExisting).unwrap();
     assert_eq!(mode(&fresh), 0o600);
-    // A symlink to a world-writable file does not lend its mode.
+}
+
+/// keyward.toml edits copied the mode of whatever a symlink at the path
+/// pointed to (`metadata` follows it): a link to a 0666 file made the
+/// rewritten config world-writable. The symlink is replaced by a 0600 file.
+#[cfg(unix)]
+#[test]
+fn a_symlinked_config_does_not_lend_its_targets_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
     let loose = d.path().join("loose");
     fs::write(&loose, b"").unwrap();
     fs::set_permissions(&loose, fs::Permissions::from_mode(0o666)).unwrap();
-    let link = d.path().join("link.toml");
+    let link = d.path().join("keyward.toml");
     std::os::unix::fs::symlink(&loose, &link).unwrap();
     write(&link, b"x", Mode::KeepExisting).unwrap();
+    assert!(fs::symlink_metadata(&link).unwrap().is_file());
     assert_eq!(mode(&link), 0o600);
     assert_eq!(mode(&loose), 0o666);
 }
