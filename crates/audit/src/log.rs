@@ -61,7 +61,8 @@ impl AuditLog {
     /// the chain. An existing file readable by others is tightened to 0600.
     pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            create_private_dirs(parent).map_err(AuditError::io("create the directory of", path))?;
+            keyward_fsio::create_private_dir(parent)
+                .map_err(|e| AuditError::io("create the directory of", path)(e.into_io()))?;
         }
         let file = open_private(path).map_err(AuditError::io("open", path))?;
         let (len, tip) = {
@@ -223,20 +224,6 @@ fn read_tip(file: &File, len: u64, path: &Path) -> Result<Option<(u64, String)>,
         detail: crate::error::describe_json_error(&e),
     })?;
     Ok(Some((record.seq, record.hash)))
-}
-
-#[cfg(unix)]
-fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
 }
 
 #[cfg(unix)]

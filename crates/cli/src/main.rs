@@ -9,6 +9,7 @@ mod cmd;
 mod config_approval;
 mod env;
 mod error;
+mod files;
 mod prompt;
 mod unlock;
 

@@ -2,7 +2,6 @@
 //! that the user's comments and layout survive, and every edit is validated
 //! by parsing the whole result before it is written.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use keyward_policy::{Action, HttpRule};
@@ -164,7 +163,7 @@ impl ConfigDoc {
 
     /// Writes the document atomically (temp file, fsync, rename).
     pub fn save(&self) -> Result<(), ConfigError> {
-        write_atomic(&self.path, self.doc.to_string().as_bytes())
+        save_file(&self.path, self.doc.to_string().as_bytes())
     }
 }
 
@@ -211,46 +210,22 @@ fn rule_table(rule: &HttpRule) -> Table {
     t
 }
 
-/// Creates `path` with `contents` only if it does not exist yet.
+/// Creates `path` (0600) with `contents` only if it does not exist yet.
 pub(crate) fn create_new(path: &Path, contents: &[u8]) -> Result<(), ConfigError> {
-    let err = |source| ConfigError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path).map_err(err)?;
-    f.write_all(contents).map_err(err)?;
-    f.sync_all().map_err(err)
+    keyward_fsio::create_new_private(path, contents).map_err(|e| write_error(path, e))
 }
 
-fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ConfigError> {
-    let err = |source| ConfigError::Write {
+/// Replaces `path` atomically, keeping the mode the user chose for it.
+fn save_file(path: &Path, contents: &[u8]) -> Result<(), ConfigError> {
+    keyward_fsio::write(path, contents, keyward_fsio::Mode::KeepExisting)
+        .map_err(|e| write_error(path, e))
+}
+
+fn write_error(path: &Path, e: keyward_fsio::Error) -> ConfigError {
+    ConfigError::Write {
         path: path.to_path_buf(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("keyward.toml"),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&tmp);
-    create_new(&tmp, contents)?;
-    #[cfg(unix)]
-    if let Ok(meta) = std::fs::metadata(path) {
-        // Keep the mode the user chose for an existing file.
-        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+        source: e.into_io(),
     }
-    std::fs::rename(&tmp, path).map_err(err)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 /// Writes the template to `path` unless a file is already there.

@@ -64,7 +64,7 @@ impl Vault {
             key,
             entries: Entries::default(),
         };
-        fsio::write_atomic(path, &vault.encode()?, &lock)?;
+        fsio::replace_keeping_prev(path, &vault.encode()?, &lock)?;
         Ok(vault)
     }
 
@@ -150,7 +150,7 @@ impl Vault {
         let lock = fsio::lock(&self.path)?;
         let mut fresh = self.reread()?;
         f(&mut fresh.entries)?;
-        fsio::write_atomic(&self.path, &fresh.encode()?, &lock)?;
+        fsio::replace_keeping_prev(&self.path, &fresh.encode()?, &lock)?;
         *self = fresh;
         Ok(())
     }
@@ -185,7 +185,7 @@ impl Vault {
         let lock = fsio::lock(&self.path)?;
         let mut fresh = self.reread()?;
         fresh.header = wrap_key(fresh.header.id.clone(), &fresh.key, new, kdf)?;
-        fsio::write_atomic(&self.path, &fresh.encode()?, &lock)?;
+        fsio::replace_keeping_prev(&self.path, &fresh.encode()?, &lock)?;
         *self = fresh;
         Ok(())
     }

@@ -1,45 +1,40 @@
 //! Crash-safe file handling for the vault: the writer lock, atomic
 //! replacement keeping the previous generation, bounded reads, and 0600/0700
-//! permissions.
+//! permissions. The writing itself is `keyward_fsio`'s; this module adds
+//! the previous generation.
 //!
 //! The write sequence (SECURITY.md item 9, "no data lost"):
 //! 1. write the new document to `.<name>.tmp-<random>` (created 0600, never
-//!    an existing file), `fsync` it;
+//!    an existing file), `fsync` it (`keyward_fsio::stage`);
 //! 2. hard-link the current file to `<name>.prev.tmp` (copy if the file
-//!    system has no hard links), `fsync` that copy, rename it to
-//!    `<name>.prev`;
+//!    system has no hard links), rename it to `<name>.prev`;
 //! 3. rename the temp file over `<name>`;
-//! 4. `fsync` the directory so the renames are durable.
+//! 4. `fsync` the directory so the renames are durable (3 and 4 are
+//!    `keyward_fsio::Staged::commit`).
 //!
 //! A crash before 3 leaves the old vault in place; after 3 the new one.
 //! Either way `<name>.prev` holds an intact earlier generation, and a
 //! leftover temp file holds only ciphertext. Readers need no lock: they
 //! always see a whole file, old or new, because rename is atomic.
 
-use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::Path;
+
+use keyward_fsio::Mode;
 
 use crate::VaultError;
+
+pub(crate) use keyward_fsio::sibling;
 
 /// Largest vault file read (a vault is small; this bounds a hostile file).
 const MAX_FILE_LEN: u64 = 64 * 1024 * 1024;
 
-/// `<path><suffix>` in the same directory.
-pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut s: OsString = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-/// Opens a new file for writing with mode 0600, failing if it exists.
-pub(crate) fn create_private(path: &Path) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path)
+/// A `keyward_fsio` error as the vault's: the path the failed step acted on
+/// and the OS error.
+pub(crate) fn fs_error(e: keyward_fsio::Error) -> VaultError {
+    let (path, source) = e.into_parts();
+    VaultError::io(path, source)
 }
 
 /// An exclusive lock on `<vault>.lock`, released when dropped (closing the
@@ -47,30 +42,20 @@ pub(crate) fn create_private(path: &Path) -> io::Result<File> {
 /// is never deleted: deleting it would let two writers lock two different
 /// inodes.
 pub(crate) struct WriteLock {
-    _file: File,
+    _lock: keyward_fsio::LockFile,
 }
 
 pub(crate) fn lock(vault: &Path) -> Result<WriteLock, VaultError> {
-    let path = sibling(vault, ".lock");
-    let mut opts = OpenOptions::new();
-    opts.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let file = opts.open(&path).map_err(|e| VaultError::io(&path, e))?;
-    file.lock().map_err(|e| VaultError::io(&path, e))?;
-    Ok(WriteLock { _file: file })
+    let lock = keyward_fsio::lock_exclusive(&sibling(vault, ".lock")).map_err(fs_error)?;
+    Ok(WriteLock { _lock: lock })
 }
 
 /// Creates the vault's directory (and missing parents) with mode 0700.
 pub(crate) fn ensure_parent_dir(vault: &Path) -> Result<(), VaultError> {
-    let Some(dir) = vault.parent().filter(|d| !d.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| VaultError::io(dir, e))
+    match vault.parent() {
+        Some(dir) => keyward_fsio::create_private_dir(dir).map_err(fs_error),
+        None => Ok(()),
+    }
 }
 
 /// Reads a whole vault file, mapping a missing file to `NotFound`.
@@ -105,35 +90,17 @@ pub(crate) fn exists(path: &Path) -> Result<bool, VaultError> {
 
 /// Atomically replaces (or creates) `path` with `bytes`, first keeping the
 /// current file as `<path>.prev`. Call with the [`WriteLock`] held.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], _lock: &WriteLock) -> Result<(), VaultError> {
-    let tmp = temp_path(path)?;
-    let written = write_synced(&tmp, bytes).and_then(|()| {
-        if exists(path)? {
-            keep_previous(path)?;
-        }
-        fs::rename(&tmp, path).map_err(|e| VaultError::io(path, e))
-    });
-    if written.is_err() {
-        // Best effort: the temp file holds only ciphertext anyway.
-        let _ = fs::remove_file(&tmp);
+pub(crate) fn replace_keeping_prev(
+    path: &Path,
+    bytes: &[u8],
+    _lock: &WriteLock,
+) -> Result<(), VaultError> {
+    // Dropped on an error below, the staged temp file is removed.
+    let staged = keyward_fsio::stage(path, bytes, Mode::Private).map_err(fs_error)?;
+    if exists(path)? {
+        keep_previous(path)?;
     }
-    written?;
-    sync_dir(path)
-}
-
-fn temp_path(path: &Path) -> Result<PathBuf, VaultError> {
-    let mut rnd = [0u8; 6];
-    getrandom::fill(&mut rnd).map_err(VaultError::Random)?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let hex: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(path.with_file_name(format!(".{name}.tmp-{hex}")))
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), VaultError> {
-    let io = |e| VaultError::io(path, e);
-    let mut f = create_private(path).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)
+    staged.commit().map_err(fs_error)
 }
 
 /// `<path>.prev` ← current `<path>`, replaced atomically.
@@ -146,11 +113,9 @@ fn keep_previous(path: &Path) -> Result<(), VaultError> {
         _ => {}
     }
     if fs::hard_link(path, &staging).is_err() {
-        // No hard links here (some network/FUSE file systems): copy.
-        let mut src = File::open(path).map_err(|e| VaultError::io(path, e))?;
-        let mut dst = create_private(&staging).map_err(|e| VaultError::io(&staging, e))?;
-        io::copy(&mut src, &mut dst).map_err(|e| VaultError::io(&staging, e))?;
-        dst.sync_all().map_err(|e| VaultError::io(&staging, e))?;
+        // No hard links here (some network/FUSE file systems): a copy,
+        // written as any private file is.
+        return keyward_fsio::write_private(&prev, &read_vault(path)?).map_err(fs_error);
     }
     // A hard link shares the vault's mode; tighten it in case someone
     // loosened the vault's (this tightens the vault too, which is fine).
@@ -161,23 +126,6 @@ fn keep_previous(path: &Path) -> Result<(), VaultError> {
             .map_err(|e| VaultError::io(&staging, e))?;
     }
     fs::rename(&staging, &prev).map_err(|e| VaultError::io(&prev, e))
-}
-
-/// Makes the directory entry changes (renames) durable.
-fn sync_dir(path: &Path) -> Result<(), VaultError> {
-    #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| VaultError::io(dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path; // std cannot fsync a directory on Windows; NTFS journals the rename.
-    Ok(())
 }
 
 /// Reads at most `limit` bytes of `file` into a zeroizing buffer; `None`

@@ -20,7 +20,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use crate::fsio::{create_private, read_secret_bytes};
+use crate::fsio::read_secret_bytes;
 use crate::{SecretValue, VaultError, VaultKey};
 
 const SERVICE: &str = "keyward";
@@ -169,19 +169,18 @@ const MAX_KEY_FILE: usize = 4096;
 /// Writes the vault key to a new file (mode 0600 on unix). Refuses to
 /// overwrite an existing file: that might be another vault's only key.
 pub fn key_file_write(path: &Path, key: &VaultKey) -> Result<(), VaultError> {
-    use std::io::Write;
-    let io = |e: std::io::Error| match e.kind() {
+    let encoded = key.to_encoded();
+    // Sized up front so the newline never reallocates (which would free an
+    // unzeroed copy of the key).
+    let mut line = zeroize::Zeroizing::new(Vec::with_capacity(encoded.len() + 1));
+    line.extend_from_slice(encoded.as_bytes());
+    line.push(b'\n');
+    keyward_fsio::create_new_private(path, &line).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => VaultError::AlreadyExists {
             path: path.to_path_buf(),
         },
-        _ => VaultError::io(path, e),
-    };
-    let mut file = create_private(path).map_err(io)?;
-    // Two writes rather than pushing '\n' onto the (exactly sized) key
-    // text, which would reallocate and leave an unzeroed copy behind.
-    file.write_all(key.to_encoded().as_bytes()).map_err(io)?;
-    file.write_all(b"\n").map_err(io)?;
-    file.sync_all().map_err(io)
+        _ => crate::fsio::fs_error(e),
+    })
 }
 
 /// Reads a key file. On unix, refuses one that group or others can access

@@ -13,7 +13,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 use crate::cli::ConnectArgs;
 use crate::cmd::config_file;
 use crate::error::CliError;
+use crate::files::create_private_dir;
 
 /// The variable that holds the agent token.
 pub(crate) const TOKEN_VAR: &str = "KEYWARD_AGENT_TOKEN";
@@ -151,14 +152,18 @@ fn start_service(paths: &Paths, addr: &str) -> Result<runfile::RunInfo, CliError
     let run_dir = runfile::run_dir(&paths.data_dir);
     create_private_dir(&run_dir)?;
     let lock_path = run_dir.join("start.lock");
-    let lock = open_private(&lock_path, false)?;
-    lock.lock()
-        .map_err(|e| CliError::msg(format!("cannot lock {}: {e}", lock_path.display())))?;
+    let _lock = keyward_fsio::lock_exclusive(&lock_path).map_err(|e| {
+        CliError::msg(format!(
+            "cannot lock {}: {}",
+            lock_path.display(),
+            e.into_io()
+        ))
+    })?;
     if let Some(info) = live_service(paths) {
         return Ok(info);
     }
     let log_path = run_dir.join("http.log");
-    let log = open_private(&log_path, true)?;
+    let log = open_log(&log_path)?;
     let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
     let exe = std::env::current_exe()
         .map_err(|e| CliError::msg(format!("cannot find the keyward binary: {e}")))?;
@@ -229,24 +234,10 @@ fn log_tail(path: &Path, from: u64) -> String {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), CliError> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| CliError::msg(format!("cannot create {}: {e}", dir.display())))
-}
-
-fn open_private(path: &PathBuf, append: bool) -> Result<File, CliError> {
+/// The service's log, appended to (mode 0600 when created).
+fn open_log(path: &Path) -> Result<File, CliError> {
     let mut opts = OpenOptions::new();
-    opts.create(true);
-    if append {
-        opts.append(true);
-    } else {
-        opts.read(true).write(true).truncate(false);
-    }
+    opts.create(true).append(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     opts.open(path)

@@ -6,6 +6,7 @@ use keyward_vault::{KdfParams, Vault, key_file_write, keychain_store};
 use crate::cli::InitArgs;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
+use crate::files::create_private_dir;
 use crate::prompt;
 
 pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<ExitCode, CliError> {
@@ -69,13 +70,4 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<Exi
         "\nnext: printf '%s\\n' \"$TOKEN\" | keyward secret set NAME, then keyward service add ..."
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn create_private_dir(dir: &std::path::Path) -> Result<(), CliError> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir)
-        .map_err(|e| CliError::msg(format!("cannot create {}: {e}", dir.display())))
 }

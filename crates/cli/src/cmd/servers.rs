@@ -91,7 +91,7 @@ fn add(
         with_tool_rules(&doc.text(), file, &spec.name, &rules)?
     };
     let edit = edit::begin(paths, env, "keyward servers add")?;
-    write_atomic(file, &new)?;
+    save_config(file, &new)?;
     println!("added server `{}` to {}", spec.name, file.display());
     edit.finish(&base, &new)?;
     for (k, v) in &spec.env {
@@ -276,39 +276,14 @@ fn shell_word(w: &str) -> String {
     }
 }
 
-/// Temp file beside `path` (same mode as `path`), fsync, rename.
-fn write_atomic(path: &Path, contents: &str) -> Result<(), CliError> {
-    use std::io::Write as _;
-    let err = |source| {
+/// Replaces keyward.toml atomically, keeping the mode the user chose.
+fn save_config(path: &Path, contents: &str) -> Result<(), CliError> {
+    keyward_fsio::write(path, contents.as_bytes(), keyward_fsio::Mode::KeepExisting).map_err(|e| {
         CliError::Config(ConfigError::Write {
             path: path.to_path_buf(),
-            source,
+            source: e.into_io(),
         })
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".keyward.toml.servers-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let written = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(contents.as_bytes())?;
-        f.sync_all()?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            std::fs::set_permissions(&tmp, meta.permissions())?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(e));
-    }
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -372,7 +347,7 @@ mod tests {
             ],
         )
         .unwrap();
-        write_atomic(&file, &text).unwrap();
+        save_config(&file, &text).unwrap();
         assert!(text.starts_with(original), "{text}");
         assert!(!text.contains(TOOLS_HINT), "{text}");
         assert!(

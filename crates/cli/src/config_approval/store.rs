@@ -13,7 +13,6 @@
 //! for something that was not approved.
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use keyward_config::Paths;
@@ -21,6 +20,7 @@ use keyward_vault::{Vault, sealed};
 use sha2::{Digest, Sha256};
 
 use crate::error::CliError;
+use crate::files::{create_private_dir, write_private};
 
 /// The seal's purpose: a blob sealed for anything else does not open here.
 const PURPOSE: &str = "approved-config";
@@ -111,9 +111,9 @@ impl Store {
         let seal = sealed::seal(vault, PURPOSE, &digest(text))?;
         let pins = super::programs::seal(vault, text, programs)?;
         create_private_dir(&self.dir)?;
-        write_atomic(&self.text_path(), text.as_bytes())?;
-        write_atomic(&self.seal_path(), &seal)?;
-        write_atomic(&self.programs_path(), &pins)
+        write_private(&self.text_path(), text.as_bytes())?;
+        write_private(&self.seal_path(), &seal)?;
+        write_private(&self.programs_path(), &pins)
     }
 }
 
@@ -160,45 +160,6 @@ fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, CliError> {
         )));
     }
     fs::read(path).map(Some).map_err(cannot)
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), CliError> {
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir)
-        .map_err(|e| CliError::msg(format!("cannot create {}: {e}", dir.display())))
-}
-
-/// Temp file beside `path` (0600), fsync, rename over, fsync the directory.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = fs::remove_file(&tmp);
-    let result = (|| {
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    result.map_err(|e: std::io::Error| {
-        let _ = fs::remove_file(&tmp);
-        CliError::msg(format!("cannot write {}: {e}", path.display()))
-    })
 }
 
 #[cfg(test)]

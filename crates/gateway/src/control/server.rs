@@ -1,7 +1,7 @@
 //! Serving the control socket.
 
 use std::io;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use keyward_vault::SecretValue;
@@ -43,8 +43,7 @@ pub fn sockets(run_dir: &Path) -> Vec<PathBuf> {
 /// `lock_marker` is the file that keeps keyward locked across restarts.
 pub async fn serve(gw: Gateway, socket: PathBuf, lock_marker: PathBuf) -> io::Result<()> {
     if let Some(dir) = socket.parent() {
-        std::fs::create_dir_all(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        keyward_fsio::ensure_private_dir(dir).map_err(keyward_fsio::Error::into_io)?;
     }
     // A socket left by a process with our pid that died is stale.
     let _ = std::fs::remove_file(&socket);
@@ -264,15 +263,9 @@ pub async fn watch_marker(gw: Gateway, marker: PathBuf) {
 /// The marker that keeps keyward locked across restarts (`DATA/locked`,
 /// 0600), saying when and by what it was written.
 pub fn write_marker(marker: &Path, by: &str) -> io::Result<()> {
-    use std::io::Write;
     if let Some(dir) = marker.parent() {
-        std::fs::create_dir_all(dir)?;
+        keyward_fsio::create_private_dir(dir).map_err(keyward_fsio::Error::into_io)?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o600)
-        .open(marker)?;
-    writeln!(f, "locked at {} ({by})", jiff::Timestamp::now())
+    let text = format!("locked at {} ({by})\n", jiff::Timestamp::now());
+    keyward_fsio::write_private(marker, text.as_bytes()).map_err(keyward_fsio::Error::into_io)
 }

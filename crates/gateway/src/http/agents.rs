@@ -9,8 +9,8 @@
 //! `keyward agent rm` takes effect on the next request, without a restart.
 //! A file that cannot be read or parsed authenticates nobody.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -149,76 +149,24 @@ fn read_document(path: &Path) -> Result<Document, AgentError> {
 
 /// The file's writers (`keyward agent add/rm`) take this lock; readers need
 /// none, because the file is replaced by rename.
-fn lock(path: &Path) -> Result<File, AgentError> {
-    let lock_path = sibling(path, ".lock");
-    let err = |source| AgentError::Write {
+fn lock(path: &Path) -> Result<keyward_fsio::LockFile, AgentError> {
+    let lock_path = keyward_fsio::sibling(path, ".lock");
+    let err = |e: keyward_fsio::Error| AgentError::Write {
         path: lock_path.clone(),
-        source,
+        source: e.into_io(),
     };
     if let Some(dir) = path.parent() {
-        create_private_dir(dir).map_err(err)?;
+        keyward_fsio::create_private_dir(dir).map_err(err)?;
     }
-    let mut opts = OpenOptions::new();
-    opts.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let file = opts.open(&lock_path).map_err(err)?;
-    file.lock().map_err(err)?;
-    Ok(file)
-}
-
-/// Creates `dir` (and parents) with mode 0700 if it is missing.
-pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
-    if dir.as_os_str().is_empty() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
-pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-/// Writes `bytes` to `path` atomically: a new 0600 temp file in the same
-/// directory, fsynced, renamed over `path`, then the directory fsynced.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut rnd = [0u8; 6];
-    getrandom::fill(&mut rnd).map_err(|e| io::Error::other(e.to_string()))?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", hex::encode(rnd)));
-    let written = (|| {
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written?;
-    #[cfg(unix)]
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    keyward_fsio::lock_exclusive(&lock_path).map_err(err)
 }
 
 fn save(path: &Path, doc: &Document) -> Result<(), AgentError> {
     let mut text = serde_json::to_vec_pretty(doc).unwrap_or_default();
     text.push(b'\n');
-    write_atomic(path, &text).map_err(|source| AgentError::Write {
+    keyward_fsio::write_private(path, &text).map_err(|e| AgentError::Write {
         path: path.to_path_buf(),
-        source,
+        source: e.into_io(),
     })
 }
 

@@ -11,8 +11,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::agents::{create_private_dir, write_atomic};
-
 /// What `/healthz` answers (the probe checks for it).
 pub const HEALTH_BODY: &str = "keyward ok\n";
 
@@ -42,10 +40,10 @@ pub fn path(data_dir: &Path) -> PathBuf {
 
 /// Records the running service.
 pub fn write(data_dir: &Path, info: &RunInfo) -> io::Result<()> {
-    create_private_dir(&run_dir(data_dir))?;
+    keyward_fsio::create_private_dir(&run_dir(data_dir)).map_err(keyward_fsio::Error::into_io)?;
     let mut text = serde_json::to_vec_pretty(info).map_err(io::Error::other)?;
     text.push(b'\n');
-    write_atomic(&path(data_dir), &text)
+    keyward_fsio::write_private(&path(data_dir), &text).map_err(keyward_fsio::Error::into_io)
 }
 
 /// The recorded service, if the file exists and parses.

@@ -25,8 +25,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::http::agents::write_atomic;
-
 /// The seal's purpose: a blob sealed for anything else does not open here.
 const PURPOSE: &str = "tool-pins";
 
@@ -291,8 +289,8 @@ impl PinStore {
                 path: self.path.clone(),
                 detail: e.to_string(),
             })?;
-        write_atomic(&self.path, &text).map_err(err)?;
-        write_atomic(&seal_path(&self.path), &seal).map_err(err)
+        keyward_fsio::write_private(&self.path, &text).map_err(|e| err(e.into_io()))?;
+        keyward_fsio::write_private(&seal_path(&self.path), &seal).map_err(|e| err(e.into_io()))
     }
 }
 

@@ -10,7 +10,6 @@
 //! overrides that).
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -77,7 +76,7 @@ pub(super) fn apply(
         let mode = mode_of(&w.path);
         let backup = format!("{i:04}.sealed");
         let blob = sealed::seal(vault, &purpose(&w.path), w.before.as_bytes())?;
-        write_new(&dir.join(&backup), &blob, 0o600)?;
+        write_new(&dir.join(&backup), &blob)?;
         files.push(FileRecord {
             path: w.path.clone(),
             backup,
@@ -94,11 +93,11 @@ pub(super) fn apply(
     };
     write_manifest(&dir, &manifest)?;
     for (i, w) in writes.iter().enumerate() {
-        if let Err(e) = write_atomic(&w.path, w.after.as_bytes(), manifest.files[i].mode) {
+        if let Err(e) = rewrite(&w.path, w.after.as_bytes(), manifest.files[i].mode) {
             let mut unrestored = Vec::new();
             for done in &writes[..i] {
                 let mode = mode_of(&done.path);
-                if write_atomic(&done.path, done.before.as_bytes(), mode).is_err() {
+                if rewrite(&done.path, done.before.as_bytes(), mode).is_err() {
                     unrestored.push(done.path.display().to_string());
                 }
             }
@@ -165,7 +164,7 @@ pub(super) fn undo(
     }
     let mut restored_config = None;
     for (f, original) in manifest.files.iter().zip(&originals) {
-        write_atomic(&f.path, original.expose(), f.mode)
+        rewrite(&f.path, original.expose(), f.mode)
             .map_err(|e| CliError::msg(format!("cannot restore {}: {e}", f.path.display())))?;
         println!("restored {}", f.path.display());
         if f.path == paths.config_file() {
@@ -223,7 +222,7 @@ fn last_import(paths: &Paths) -> Result<Option<(PathBuf, Manifest)>, CliError> {
 
 fn new_backup_dir(paths: &Paths) -> Result<PathBuf, CliError> {
     let root = imports_dir(paths);
-    create_private_dir(&root)?;
+    ensure_private_dir(&root)?;
     let stamp = jiff::Timestamp::now()
         .strftime("%Y%m%dT%H%M%SZ")
         .to_string();
@@ -253,17 +252,40 @@ fn new_backup_dir(paths: &Paths) -> Result<PathBuf, CliError> {
     )))
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), CliError> {
-    fs::create_dir_all(dir)
-        .map_err(|e| CliError::msg(format!("cannot create {}: {e}", dir.display())))?;
-    set_mode(dir, 0o700)
+/// Creates `dir` if missing and sets it to 0700 even if it was looser.
+fn ensure_private_dir(dir: &Path) -> Result<(), CliError> {
+    keyward_fsio::ensure_private_dir(dir).map_err(|e| {
+        let what = match e.step() {
+            keyward_fsio::Step::SetMode => "set the permissions of",
+            _ => "create",
+        };
+        CliError::msg(format!("cannot {what} {}: {}", dir.display(), e.into_io()))
+    })
+}
+
+/// A backup file: new (never over an existing one), mode 0600.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    keyward_fsio::create_new_private(path, bytes).map_err(|e| {
+        let what = match e.step() {
+            keyward_fsio::Step::Create => "create",
+            _ => "write",
+        };
+        CliError::msg(format!("cannot {what} {}: {}", path.display(), e.into_io()))
+    })
+}
+
+/// Replaces `path` atomically with exactly `mode` (a client's config keeps
+/// its permissions; the umask does not change them).
+fn rewrite(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    keyward_fsio::write(path, bytes, keyward_fsio::Mode::Exact(mode))
+        .map_err(keyward_fsio::Error::into_io)
 }
 
 fn write_manifest(dir: &Path, m: &Manifest) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(m)
         .map_err(|e| CliError::msg(format!("cannot encode the import manifest: {e}")))?;
-    write_atomic(&dir.join("manifest.json"), text.as_bytes(), 0o600)
-        .map_err(|e| CliError::msg(format!("cannot write the import manifest: {e}")))
+    keyward_fsio::write_private(&dir.join("manifest.json"), text.as_bytes())
+        .map_err(|e| CliError::msg(format!("cannot write the import manifest: {}", e.into_io())))
 }
 
 #[cfg(unix)]
@@ -293,55 +315,4 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), CliError> {
 #[cfg(not(unix))]
 fn set_mode(_path: &Path, _mode: u32) -> Result<(), CliError> {
     Ok(())
-}
-
-fn open_new(path: &Path, mode: u32) -> std::io::Result<fs::File> {
-    let mut o = fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    o.open(path)
-}
-
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CliError> {
-    let mut f = open_new(path, mode)
-        .map_err(|e| CliError::msg(format!("cannot create {}: {e}", path.display())))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| CliError::msg(format!("cannot write {}: {e}", path.display())))
-}
-
-/// Temp file beside `path` with `mode`, fsync, rename over, fsync the
-/// directory. The temp file only ever holds the new contents.
-pub(super) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let tmp = dir.join(format!(".{name}.keyward-{}-{nanos:x}", std::process::id()));
-    let result = (|| {
-        let mut f = open_new(&tmp, mode)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
