@@ -180,6 +180,22 @@ pub(crate) fn render_call(call: &StepCall, ctx: &Value) -> Result<Map<String, Js
     Ok(out)
 }
 
+/// A step's call rendered from the agent's `inputs` and the earlier
+/// steps' results (`steps`, in order), exactly as a run renders it; the
+/// error names the template that failed (`call.path: ...`). Pure; the fuzz
+/// target `workflow_inputs` drives it with hostile inputs.
+pub fn render_step(
+    call: &StepCall,
+    inputs: &Map<String, Json>,
+    steps: &[(&str, &Json)],
+) -> Result<Map<String, Json>, String> {
+    let mut ctx = RunContext::new(inputs);
+    for (id, result) in steps {
+        ctx.add_step(id, result);
+    }
+    render_call(call, &ctx.value()).map_err(|e| format!("{}: {}", e.at, e.message))
+}
+
 /// JSON into a template value.
 pub(crate) fn from_json(v: &Json, depth: usize) -> Value {
     if depth > MAX_DEPTH {
