@@ -233,9 +233,11 @@ pub(crate) fn to_json(v: &Value, depth: usize) -> Result<Json, String> {
         ValueKind::Undefined => return Err("undefined value".into()),
         ValueKind::None => Json::Null,
         ValueKind::Bool => Json::Bool(v.is_true()),
-        ValueKind::Number => match v.as_i64() {
-            Some(i) => Json::from(i),
-            None => f64::try_from(v.clone())
+        // An integer stays one: above i64::MAX it is a u64, not a float.
+        ValueKind::Number => match (v.as_i64(), u64::try_from(v.clone())) {
+            (Some(i), _) => Json::from(i),
+            (None, Ok(u)) => Json::from(u),
+            (None, Err(_)) => f64::try_from(v.clone())
                 .ok()
                 .and_then(Number::from_f64)
                 .map_or_else(|| Json::String(v.to_string()), Json::Number),
@@ -343,6 +345,17 @@ call = {call}
             Json::Object(args),
             json!({"id": 7, "items": [1, 2], "n": 3, "lit": 2.5, "nested": {"l": [4, true]}})
         );
+    }
+
+    #[test]
+    fn an_integer_above_i64_max_keeps_its_value_in_a_whole_expression() {
+        // Found by the fuzz target workflow_inputs: u64::MAX came back as
+        // the float 1.8446744073709552e19.
+        let call = workflow_call(r#"{ tool = "srv__t", args = { id = "{{ n }}" } }"#);
+        let inputs = json!({"incident": "x", "n": u64::MAX});
+        let args = render_step(&call, inputs.as_object().expect("object"), &[]).expect("renders");
+        assert_eq!(args["id"], json!(u64::MAX));
+        assert!(args["id"].is_u64());
     }
 
     #[test]
