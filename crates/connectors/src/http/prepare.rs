@@ -139,12 +139,16 @@ fn agent_headers(
     raw: Vec<(String, String)>,
     cred: &Credential,
 ) -> Result<(HeaderMap, Vec<String>), HttpError> {
-    let cred_header = cred.header_name();
+    // Compared as the dropped headers are: a CGI-style server reads
+    // `X_Api_Key` as `X-Api-Key` (SECURITY.md item 4).
+    let cgi = |n: &str| n.to_ascii_lowercase().replace('_', "-");
+    let cred_header = cred.header_name().map(|h| cgi(&h));
     let mut map = HeaderMap::new();
     let mut dropped = Vec::new();
     for (name, value) in raw {
         let lower = name.to_ascii_lowercase();
-        if is_dropped_request_header(&lower) || cred_header.as_deref() == Some(lower.as_str()) {
+        if is_dropped_request_header(&lower) || cred_header.as_deref() == Some(cgi(&name).as_str())
+        {
             dropped.push(lower);
             continue;
         }

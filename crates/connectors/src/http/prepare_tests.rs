@@ -126,6 +126,31 @@ fn custom_header_credential_wins_over_the_agents() {
 }
 
 #[test]
+fn an_agent_header_spelled_with_underscores_does_not_ride_beside_the_credential() {
+    // Found by the fuzz target `headers`: `x_api_key` was sent next to the
+    // injected `X-Api-Key`, and a CGI-style server reads both as one.
+    for (cred_name, agent_name) in [("X-Api-Key", "x_api_key"), ("X_Api_Key", "X-API-KEY")] {
+        let mut r = req("https://h", "/s");
+        r.headers = vec![(agent_name.into(), "attacker".into())];
+        let cred = Credential::Header {
+            name: cred_name.into(),
+            value: secret(),
+        };
+        let p = prepare(r, &cred).unwrap();
+        assert_eq!(
+            p.headers.len(),
+            1,
+            "{agent_name} was sent beside {cred_name}"
+        );
+        assert_eq!(
+            p.headers.get(cred_name).unwrap().as_bytes(),
+            CANARY.as_bytes()
+        );
+        assert_eq!(p.dropped_headers, vec![agent_name.to_ascii_lowercase()]);
+    }
+}
+
+#[test]
 fn basic_auth_is_base64_of_user_colon_pass() {
     let cred = Credential::Basic {
         username: "bob".into(),

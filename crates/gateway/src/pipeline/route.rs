@@ -80,6 +80,21 @@ pub fn route_http(
     gw: &Gateway,
     args: Option<Map<String, Value>>,
 ) -> Result<HttpTarget, RouteError> {
+    route_http_args(
+        gw.services().keys().map(String::as_str),
+        gw.limits().max_request_bytes,
+        args,
+    )
+}
+
+/// [`route_http`] without the gateway: the configured service names (in
+/// the order the error message lists them) and the body limit are all it
+/// reads. Pure; the fuzz target `tool_args` drives it with hostile input.
+pub fn route_http_args<'s>(
+    services: impl Iterator<Item = &'s str> + Clone,
+    max_request_bytes: usize,
+    args: Option<Map<String, Value>>,
+) -> Result<HttpTarget, RouteError> {
     let err = |message: String| RouteError {
         message,
         service: None,
@@ -92,8 +107,8 @@ pub fn route_http(
         service: Some(args.service.clone()),
         method: Some(args.method.clone()),
     };
-    if !gw.services().contains_key(&args.service) {
-        let names: Vec<&str> = gw.services().keys().map(String::as_str).collect();
+    if !services.clone().any(|s| s == args.service) {
+        let names: Vec<&str> = services.collect();
         return Err(RouteError {
             message: format!(
                 "unknown service `{}`; known services: {}",
@@ -133,7 +148,7 @@ pub fn route_http(
         (None, Some(j)) => (Some(j.to_string().into_bytes()), true),
         (None, None) => (None, false),
     };
-    let limit = gw.limits().max_request_bytes;
+    let limit = max_request_bytes;
     if let Some(b) = body.as_ref().filter(|b| b.len() > limit) {
         return Err(RouteError {
             message: format!(

@@ -33,6 +33,7 @@ use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
 pub(crate) use context::{current_run, observe};
+pub use template::render_step;
 
 use self::context::StepContext;
 use self::result::{StepOutput, bounded};

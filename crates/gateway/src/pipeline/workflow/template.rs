@@ -180,6 +180,22 @@ pub(crate) fn render_call(call: &StepCall, ctx: &Value) -> Result<Map<String, Js
     Ok(out)
 }
 
+/// A step's call rendered from the agent's `inputs` and the earlier
+/// steps' results (`steps`, in order), exactly as a run renders it; the
+/// error names the template that failed (`call.path: ...`). Pure; the fuzz
+/// target `workflow_inputs` drives it with hostile inputs.
+pub fn render_step(
+    call: &StepCall,
+    inputs: &Map<String, Json>,
+    steps: &[(&str, &Json)],
+) -> Result<Map<String, Json>, String> {
+    let mut ctx = RunContext::new(inputs);
+    for (id, result) in steps {
+        ctx.add_step(id, result);
+    }
+    render_call(call, &ctx.value()).map_err(|e| format!("{}: {}", e.at, e.message))
+}
+
 /// JSON into a template value.
 pub(crate) fn from_json(v: &Json, depth: usize) -> Value {
     if depth > MAX_DEPTH {
@@ -217,9 +233,11 @@ pub(crate) fn to_json(v: &Value, depth: usize) -> Result<Json, String> {
         ValueKind::Undefined => return Err("undefined value".into()),
         ValueKind::None => Json::Null,
         ValueKind::Bool => Json::Bool(v.is_true()),
-        ValueKind::Number => match v.as_i64() {
-            Some(i) => Json::from(i),
-            None => f64::try_from(v.clone())
+        // An integer stays one: above i64::MAX it is a u64, not a float.
+        ValueKind::Number => match (v.as_i64(), u64::try_from(v.clone())) {
+            (Some(i), _) => Json::from(i),
+            (None, Ok(u)) => Json::from(u),
+            (None, Err(_)) => f64::try_from(v.clone())
                 .ok()
                 .and_then(Number::from_f64)
                 .map_or_else(|| Json::String(v.to_string()), Json::Number),
@@ -327,6 +345,17 @@ call = {call}
             Json::Object(args),
             json!({"id": 7, "items": [1, 2], "n": 3, "lit": 2.5, "nested": {"l": [4, true]}})
         );
+    }
+
+    #[test]
+    fn an_integer_above_i64_max_keeps_its_value_in_a_whole_expression() {
+        // Found by the fuzz target workflow_inputs: u64::MAX came back as
+        // the float 1.8446744073709552e19.
+        let call = workflow_call(r#"{ tool = "srv__t", args = { id = "{{ n }}" } }"#);
+        let inputs = json!({"incident": "x", "n": u64::MAX});
+        let args = render_step(&call, inputs.as_object().expect("object"), &[]).expect("renders");
+        assert_eq!(args["id"], json!(u64::MAX));
+        assert!(args["id"].is_u64());
     }
 
     #[test]
