@@ -102,10 +102,12 @@ fn check(what: &str, out: &[u8], forms: &[Form]) {
 }
 
 type Key = (Vec<Vec<u8>>, Option<(Vec<u8>, Vec<u8>)>);
+/// A built scrubber and the forms of each of its secrets.
+type Built = (Scrubber, Vec<Vec<Form>>);
 const CACHED: usize = 64;
 
 thread_local! {
-    static CACHE: RefCell<HashMap<Key, (Scrubber, Vec<Vec<Form>>)>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<Key, Built>> = RefCell::new(HashMap::new());
 }
 
 fuzz_target!(|data: &[u8]| {
