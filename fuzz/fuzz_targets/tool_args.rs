@@ -13,8 +13,8 @@
 //!   tool in any case is denied.
 #![no_main]
 
-use keyward_gateway::pipeline::command::CommandArgs;
-use keyward_gateway::pipeline::route::route_http_args;
+use keyward_gateway::pipeline::kind::command::CommandArgs;
+use keyward_gateway::pipeline::kind::http::route_http_args;
 use keyward_gateway::upstream::route_tool_name;
 use keyward_policy::{
     Action, ArgvPattern, CommandRule, HttpRule, NamePattern, NormalizedPath, ToolRule,

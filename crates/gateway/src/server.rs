@@ -13,9 +13,15 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 
 use crate::pipeline::audit::printable;
+use crate::pipeline::kind::access::RequestAccess;
+use crate::pipeline::kind::command::RunCommand;
+use crate::pipeline::kind::http::Http;
+use crate::pipeline::kind::prompt::{self, GetPrompt};
+use crate::pipeline::kind::resource::{self, ReadResource};
+use crate::pipeline::kind::tool::{self, UpstreamTool};
 use crate::pipeline::redact::scrub_result;
 use crate::pipeline::session::{ConnectionIdentity, Session};
-use crate::pipeline::{ToolOutcome, access, command, http, passthrough, tool, workflow};
+use crate::pipeline::{Call, Kind, Stages, Stopped, ToolOutcome, run, workflow};
 use crate::tools::{self, HTTP_REQUEST, LIST_SERVICES, REQUEST_ACCESS, RUN_COMMAND};
 use crate::{Gateway, GatewayError};
 use std::sync::{Arc, OnceLock};
@@ -64,10 +70,11 @@ pub struct KeywardServer {
 
 impl KeywardServer {
     pub fn new(gateway: Gateway) -> Self {
+        let tables = &gateway.stages().tables;
         let shape = Shape {
-            commands: !gateway.commands().is_empty(),
-            resources: passthrough::any_resources(&gateway),
-            prompts: passthrough::any_prompts(&gateway),
+            commands: !tables.commands.is_empty(),
+            resources: resource::any_resources(tables),
+            prompts: prompt::any_prompts(tables),
         };
         let server = Self::with(shape);
         let _ = server.gateway.set(gateway);
@@ -140,38 +147,46 @@ impl KeywardServer {
                 return Reply::Done(CallToolResult::error(vec![ContentBlock::text(e.message)]));
             }
         };
-        let gw = &gw;
+        let st = gw.stages();
         // The kill switch comes first, whatever the tool.
-        if let Some(o) = crate::pipeline::approval::locked(gw, locked_event(session, &request)) {
-            return Reply::Done(into_result(o));
+        if let Some(stopped) = refuse_if_locked(st, session, "tool", Some(&request.name)) {
+            return Reply::Done(into_result(stopped.into_outcome()));
         }
-        let outcome = match request.name.as_ref() {
-            REQUEST_ACCESS => access::handle(gw, session, request.arguments).await,
-            LIST_SERVICES => tools::list_services(gw),
-            HTTP_REQUEST => http::handle(gw, session, request.arguments).await,
-            RUN_COMMAND if !gw.commands().is_empty() => {
-                command::handle(gw, session, request.arguments).await
+        let call = Call::new(session, &request.name, request.arguments);
+        match request.name.as_ref() {
+            REQUEST_ACCESS => answer(run::<RequestAccess>(st, &call).await),
+            LIST_SERVICES => Reply::Done(into_result(tools::list_services(st))),
+            HTTP_REQUEST => answer(run::<Http>(st, &call).await),
+            RUN_COMMAND if !st.tables.commands.is_empty() => {
+                answer(run::<RunCommand>(st, &call).await)
             }
-            name if gw.workflows().contains_key(name) => {
-                workflow::run(gw, session, name, request.arguments).await
+            name if st.tables.workflows.contains_key(name) => Reply::Done(into_result(
+                workflow::run_workflow(st, session, name, call.args).await,
+            )),
+            name if st.tables.route_name(name).is_some() => {
+                answer_with(run::<UpstreamTool>(st, &call).await, |r| r)
             }
-            other => match tool::route(gw, other) {
-                Some((server, tool)) => {
-                    match tool::handle(gw, session, server, tool, request.arguments).await {
-                        Ok(result) => return Reply::Done(result),
-                        Err(outcome) => outcome,
-                    }
-                }
-                None => ToolOutcome::error(format!(
-                    "error: unknown tool `{}`; call list_services, or list the tools again",
-                    printable(other, 64)
-                )),
-            },
-        };
-        match outcome.input_required {
-            Some(input) => Reply::Input(input),
-            None => Reply::Done(into_result(outcome)),
+            other => Reply::Done(into_result(ToolOutcome::error(format!(
+                "error: unknown tool `{}`; call list_services, or list the tools again",
+                printable(other, 64)
+            )))),
         }
+    }
+}
+
+/// keyward's own tool's answer, or why it stopped.
+fn answer(answer: Result<ToolOutcome, Stopped>) -> Reply {
+    answer_with(answer, into_result)
+}
+
+fn answer_with<A>(answer: Result<A, Stopped>, done: fn(A) -> CallToolResult) -> Reply {
+    match answer {
+        Ok(a) => Reply::Done(done(a)),
+        Err(Stopped {
+            input_required: Some(input),
+            ..
+        }) => Reply::Input(input),
+        Err(s) => Reply::Done(into_result(s.into_outcome())),
     }
 }
 
@@ -179,17 +194,6 @@ impl KeywardServer {
 enum Reply {
     Done(CallToolResult),
     Input(rmcp::model::InputRequiredResult),
-}
-
-/// The audit record of a call refused because keyward is locked.
-fn locked_event(session: &Session, request: &CallToolRequestParams) -> keyward_audit::Event {
-    keyward_audit::Event {
-        agent: session.agent.clone(),
-        kind: "tool".into(),
-        target: "keyward".into(),
-        tool: Some(printable(&request.name, 128)),
-        ..keyward_audit::Event::default()
-    }
 }
 
 impl ServerHandler for KeywardServer {
@@ -226,8 +230,8 @@ impl ServerHandler for KeywardServer {
         let gw = self.ready().await?;
         self.follow_list_changes(&gw, &context.peer);
         let mut all = self.tools.clone();
-        all.extend(workflow::definitions(&gw));
-        all.extend(tool::list_all(&gw).await);
+        all.extend(workflow::definitions(gw.stages()));
+        all.extend(tool::list_all(gw.stages()).await);
         Ok(ListToolsResult::with_all_items(all))
     }
 
@@ -238,7 +242,7 @@ impl ServerHandler for KeywardServer {
     ) -> Result<ListResourcesResult, McpError> {
         let gw = self.ready().await?;
         Ok(ListResourcesResult::with_all_items(
-            passthrough::list_resources(&gw).await,
+            resource::list_resources(gw.stages()).await,
         ))
     }
 
@@ -249,8 +253,7 @@ impl ServerHandler for KeywardServer {
     ) -> Result<ReadResourceResponse, McpError> {
         let session = self.identity.session(&context);
         let gw = self.ready().await?;
-        refuse_if_locked(&gw, &session, "resource")?;
-        passthrough::read_resource(&gw, &session, &request.uri)
+        passed_on::<ReadResource>(gw.stages(), Call::new(&session, &request.uri, None))
             .await
             .map(|mut r| {
                 // What the upstream answered is complete (see `call_tool`).
@@ -266,7 +269,7 @@ impl ServerHandler for KeywardServer {
     ) -> Result<ListPromptsResult, McpError> {
         let gw = self.ready().await?;
         Ok(ListPromptsResult::with_all_items(
-            passthrough::list_prompts(&gw).await,
+            prompt::list_prompts(gw.stages()).await,
         ))
     }
 
@@ -277,8 +280,8 @@ impl ServerHandler for KeywardServer {
     ) -> Result<GetPromptResponse, McpError> {
         let session = self.identity.session(&context);
         let gw = self.ready().await?;
-        refuse_if_locked(&gw, &session, "prompt")?;
-        passthrough::get_prompt(&gw, &session, &request.name, request.arguments)
+        let call = Call::new(&session, &request.name, request.arguments);
+        passed_on::<GetPrompt>(gw.stages(), call)
             .await
             .map(|mut r| {
                 r.result_type = Some(ResultType::COMPLETE);
@@ -325,7 +328,7 @@ impl ServerHandler for KeywardServer {
             Reply::Input(input) => Ok(CallToolResponse::InputRequired(input)),
             Reply::Done(result) => {
                 // Whatever produced the result, nothing leaves unscrubbed.
-                let (mut result, _) = scrub_result(&gw.scrubber(), result);
+                let (mut result, _) = scrub_result(&gw.stages().scrubber(), result);
                 // An upstream on an older protocol answers without
                 // `resultType`; 2026-07-28 requires it on every result (rmcp
                 // strips it again for peers of older versions).
@@ -347,18 +350,43 @@ fn into_result(outcome: ToolOutcome) -> CallToolResult {
     result
 }
 
-/// The kill switch for the requests that are not tool calls.
-fn refuse_if_locked(gw: &Gateway, session: &Session, kind: &str) -> Result<(), McpError> {
+/// The kill switch: a call while keyward is locked is refused and
+/// recorded (as `kind`, naming `tool`, target `keyward`).
+fn refuse_if_locked(
+    st: &Stages,
+    session: &Session,
+    kind: &str,
+    tool: Option<&str>,
+) -> Option<Stopped> {
+    let stop = crate::pipeline::approval::locked(&st.desk.approvals)?;
     let event = keyward_audit::Event {
         agent: session.agent.clone(),
         kind: kind.into(),
         target: "keyward".into(),
+        tool: tool.map(|t| printable(t, 128)),
         ..keyward_audit::Event::default()
     };
-    match crate::pipeline::approval::locked(gw, event) {
-        Some(o) => Err(McpError::invalid_request(o.text, None)),
-        None => Ok(()),
+    Some(crate::pipeline::audit::stopped(
+        &st.audit,
+        &st.scrubber(),
+        event,
+        std::time::Instant::now(),
+        stop,
+    ))
+}
+
+/// A resource or prompt through the pipeline; a refusal is an MCP error:
+/// invalid params when the call was refused, internal when it failed.
+async fn passed_on<K: Kind>(st: &Stages, call: Call) -> Result<K::Answer, McpError> {
+    if let Some(s) = refuse_if_locked(st, &call.session, K::KIND, None) {
+        return Err(McpError::invalid_request(s.text, None));
     }
+    run::<K>(st, &call)
+        .await
+        .map_err(|s| match s.decision.as_str() {
+            "deny" | "error" | "rate_limited" => McpError::invalid_params(s.text, None),
+            _ => McpError::internal_error(s.text, None),
+        })
 }
 
 fn not_started() -> McpError {
@@ -402,7 +430,7 @@ pub async fn serve_stdio_starting(
         done = &mut waiting => done,
         built = gateway => match built {
             Ok(gw) => {
-                refresh = Some(tokio::spawn(crate::live::run(gw.clone())));
+                refresh = Some(tokio::spawn(gw.follow_secrets()));
                 let _ = slot.set(gw);
                 drop(turn);
                 waiting.await

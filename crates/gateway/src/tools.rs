@@ -5,9 +5,8 @@ use std::sync::Arc;
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
-use crate::Gateway;
-use crate::pipeline::ToolOutcome;
-use crate::pipeline::route::HttpArgs;
+use crate::pipeline::kind::http::HttpArgs;
+use crate::pipeline::{Stages, ToolOutcome};
 
 pub(crate) const LIST_SERVICES: &str = "list_services";
 pub(crate) const HTTP_REQUEST: &str = "http_request";
@@ -44,7 +43,7 @@ pub(crate) fn definitions(with_commands: bool) -> Vec<Tool> {
              your reason. The user approves or denies; while the grant lasts, calls it covers \
              that the user's rules hold for confirmation go through without asking again. \
              Calls the rules deny stay denied.",
-            Arc::new(schema_of::<crate::pipeline::access::AccessArgs>()),
+            Arc::new(schema_of::<crate::pipeline::kind::access::AccessArgs>()),
         ),
     ]
     .into_iter()
@@ -54,7 +53,7 @@ pub(crate) fn definitions(with_commands: bool) -> Vec<Tool> {
             "Run one of the user's allow-listed command-line tools (see list_services) with \
              arguments you choose, checked against its allowed patterns. No shell: each \
              argument is passed as is. Returns the exit code and the output, secrets removed.",
-            Arc::new(schema_of::<crate::pipeline::command::CommandArgs>()),
+            Arc::new(schema_of::<crate::pipeline::kind::command::CommandArgs>()),
         )
         .with_annotations(ToolAnnotations::new().open_world(true))
     }))
@@ -69,10 +68,10 @@ fn schema_of<T: schemars::JsonSchema>() -> serde_json::Map<String, Value> {
     }
 }
 
-pub(crate) fn list_services(gw: &Gateway) -> ToolOutcome {
+pub(crate) fn list_services(st: &Stages) -> ToolOutcome {
     let mut text = String::new();
     let mut list = Vec::new();
-    for (name, rt) in gw.services() {
+    for (name, rt) in &st.tables.services {
         let svc = &rt.service;
         let rules: Vec<String> = svc.rules.iter().map(|r| r.text()).collect();
         text.push_str(&format!("{name}: {}\n", svc.base_url));
@@ -98,6 +97,6 @@ pub(crate) fn list_services(gw: &Gateway) -> ToolOutcome {
         );
     }
     text.push_str("Anything no rule allows is denied.");
-    let (text, _) = gw.scrubber().scrub_str(&text);
+    let (text, _) = st.scrubber().scrub_str(&text);
     ToolOutcome::ok(text, Some(json!({ "services": list })))
 }

@@ -10,7 +10,7 @@ use keyward_audit::AuditLog;
 use keyward_config::Config;
 use keyward_connectors::http::Credential;
 use keyward_gateway::Gateway;
-use keyward_gateway::live::{FORCE_EVERY, Refetch};
+use keyward_gateway::pipeline::inject::{self, FORCE_EVERY, Refetch};
 use keyward_gateway::upstream::PinStore;
 use keyward_redact::REDACTED;
 use keyward_vault::{KdfParams, SecretValue, Vault};
@@ -85,6 +85,19 @@ fn credential(gw: &Gateway, service: &str) -> Credential {
     gw.secrets().credential(service).cloned().unwrap()
 }
 
+/// The refetch after a 401 from `service`, whose call carried `used`.
+async fn refetch(gw: &Gateway, service: &str, used: &Credential) -> Refetch {
+    let method = keyward_policy::Method::parse("GET").unwrap();
+    let path = keyward_policy::NormalizedPath::parse("/").unwrap();
+    let target = keyward_policy::Target::Http {
+        service,
+        method: &method,
+        path: &path,
+    };
+    let used = inject::Credential::Http(used.clone());
+    inject::refetch(gw.stages(), &target, &used, WAIT).await
+}
+
 fn scrubs(gw: &Gateway, value: &str) -> bool {
     gw.scrubber().scrub_str(value).0 == REDACTED
 }
@@ -131,7 +144,7 @@ fn a_vanished_file_secret_keeps_its_last_good_value() {
     let f = fixture();
     std::fs::remove_file(&f.secret_file).unwrap();
     let used = credential(&f.gw, "filed");
-    let got = runtime().block_on(f.gw.refetch_credential("filed", &used, WAIT));
+    let got = runtime().block_on(refetch(&f.gw, "filed", &used));
     assert_eq!(got, Refetch::Failed);
     assert_eq!(
         credential(&f.gw, "filed"),
@@ -147,13 +160,13 @@ fn a_forced_refetch_sees_a_changed_file_and_an_unchanged_one() {
     let rt = runtime();
     let used = credential(&f.gw, "filed");
     assert_eq!(
-        rt.block_on(f.gw.refetch_credential("filed", &used, WAIT)),
+        rt.block_on(refetch(&f.gw, "filed", &used)),
         Refetch::Unchanged
     );
     std::fs::write(&f.secret_file, FILE_NEW).unwrap();
     // A second 401 right away does not fetch again...
     assert_eq!(
-        rt.block_on(f.gw.refetch_credential("filed", &used, WAIT)),
+        rt.block_on(refetch(&f.gw, "filed", &used)),
         Refetch::Skipped
     );
     assert_eq!(credential(&f.gw, "filed"), used);
@@ -163,7 +176,7 @@ fn a_forced_refetch_sees_a_changed_file_and_an_unchanged_one() {
     assert_eq!(credential(&f.gw, "filed"), used);
     // ...a 401 does.
     assert_eq!(
-        rt.block_on(f.gw.refetch_credential("filed", &used, WAIT)),
+        rt.block_on(refetch(&f.gw, "filed", &used)),
         Refetch::Changed
     );
     assert_eq!(

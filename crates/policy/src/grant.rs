@@ -13,7 +13,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::{Method, NamePattern, NormalizedPath, PathPattern};
+use crate::{Method, NamePattern, PathPattern, Target};
 
 /// What a grant covers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -55,30 +55,10 @@ fn name_ser<S: serde::Serializer>(n: &NamePattern, s: S) -> Result<S::Ok, S::Err
     s.serialize_str(n.as_str())
 }
 
-/// One call, as grants see it.
-#[derive(Clone, Copy, Debug)]
-pub enum GrantTarget<'a> {
-    Http {
-        service: &'a str,
-        method: &'a Method,
-        path: &'a NormalizedPath,
-    },
-    Tool {
-        server: &'a str,
-        tool: &'a str,
-    },
-    Command {
-        command: &'a str,
-    },
-    Workflow {
-        workflow: &'a str,
-    },
-}
-
 impl GrantScope {
     /// Whether `target` is inside this scope. Names match exactly (case
     /// included): a grant is never wider than what the human read.
-    pub fn covers(&self, target: &GrantTarget<'_>) -> bool {
+    pub fn covers(&self, target: &Target<'_>) -> bool {
         match (self, target) {
             (
                 GrantScope::Http {
@@ -86,7 +66,7 @@ impl GrantScope {
                     methods,
                     paths,
                 },
-                GrantTarget::Http {
+                Target::Http {
                     service: s,
                     method,
                     path,
@@ -96,13 +76,11 @@ impl GrantScope {
                     && methods.as_ref().is_none_or(|ms| ms.contains(method))
                     && paths.iter().any(|p| p.matches(path, false))
             }
-            (GrantScope::Tool { server, tools }, GrantTarget::Tool { server: s, tool }) => {
+            (GrantScope::Tool { server, tools }, Target::Tool { server: s, tool }) => {
                 server == s && tools.matches(tool, false)
             }
-            (GrantScope::Command { command }, GrantTarget::Command { command: c }) => command == c,
-            (GrantScope::Workflow { workflow }, GrantTarget::Workflow { workflow: w }) => {
-                workflow == w
-            }
+            (GrantScope::Command { command }, Target::Command { command: c, .. }) => command == c,
+            (GrantScope::Workflow { workflow }, Target::Workflow { workflow: w }) => workflow == w,
             _ => false,
         }
     }
@@ -162,13 +140,7 @@ pub struct Grant {
 impl Grant {
     /// Whether the grant lets `agent`, in `session`, make the call
     /// `target` at `now`.
-    pub fn covers(
-        &self,
-        agent: &str,
-        session: &str,
-        target: &GrantTarget<'_>,
-        now: Timestamp,
-    ) -> bool {
+    pub fn covers(&self, agent: &str, session: &str, target: &Target<'_>, now: Timestamp) -> bool {
         self.agent == agent && self.live(session, now) && self.scope.covers(target)
     }
 
@@ -201,7 +173,7 @@ impl Grants {
         &self,
         agent: &str,
         session: &str,
-        target: &GrantTarget<'_>,
+        target: &Target<'_>,
         now: Timestamp,
     ) -> Option<&Grant> {
         self.list
@@ -253,6 +225,7 @@ pub fn expiry_after(now: Timestamp, d: Duration) -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::NormalizedPath;
 
     fn ts(secs: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + secs).expect("valid")
@@ -285,8 +258,8 @@ mod tests {
         }
     }
 
-    fn call<'a>(service: &'a str, m: &'a Method, p: &'a NormalizedPath) -> GrantTarget<'a> {
-        GrantTarget::Http {
+    fn call<'a>(service: &'a str, m: &'a Method, p: &'a NormalizedPath) -> Target<'a> {
+        Target::Http {
             service,
             method: m,
             path: p,
@@ -326,7 +299,7 @@ mod tests {
         assert!(!g.covers("claude", "s", &call("github", &post, &inside), ts(1)));
         assert!(!g.covers("claude", "s", &call("github", &get, &outside), ts(1)));
         // A tool target never matches an HTTP scope.
-        let t = GrantTarget::Tool {
+        let t = Target::Tool {
             server: "github",
             tool: "x",
         };
@@ -346,14 +319,14 @@ mod tests {
                 session: "s1".into(),
             },
         ));
-        let t = GrantTarget::Tool {
+        let t = Target::Tool {
             server: "slack",
             tool: "post_message",
         };
         let far = ts(10_000_000);
         assert!(grants.covering("claude", "s1", &t, far).is_some());
         assert!(grants.covering("claude", "s2", &t, far).is_none());
-        let other = GrantTarget::Tool {
+        let other = Target::Tool {
             server: "slack",
             tool: "delete_channel",
         };

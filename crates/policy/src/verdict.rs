@@ -4,7 +4,7 @@
 //! (exactly, or only when ASCII case is folded); what wins, and which rates
 //! apply, is decided here once.
 
-use crate::{Action, Decision, Rate, RuleRef, combine};
+use crate::{Action, Budget, Decision, Rate, RuleRef, combine};
 
 /// A decision together with the rate limits that apply to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +17,24 @@ pub struct Verdict {
     /// a looping agent cannot flood the human with prompts); for `deny`
     /// there is nothing to limit and the list is empty.
     pub rates: Vec<(usize, Rate)>,
+    /// The rate budgets the call draws on, named for the limiter (set by
+    /// [`crate::evaluate`]; all must have room).
+    pub budgets: Vec<Budget>,
+    /// Under `confirm`: the grant that answers for the human (set by
+    /// [`crate::evaluate`]).
+    pub grant: Option<String>,
+}
+
+impl Verdict {
+    /// A decision without rates, budgets or grant.
+    pub(crate) fn of(decision: Decision) -> Verdict {
+        Verdict {
+            decision,
+            rates: Vec::new(),
+            budgets: Vec::new(),
+            grant: None,
+        }
+    }
 }
 
 /// The name the HTTP evaluator's verdict had before tools and commands
@@ -74,5 +92,10 @@ pub(crate) fn fold(hits: &[Hit], text: impl Fn(usize) -> String) -> Verdict {
             .filter_map(|h| h.rate.map(|rate| (h.index, rate)))
             .collect()
     };
-    Verdict { decision, rates }
+    Verdict {
+        decision,
+        rates,
+        budgets: Vec::new(),
+        grant: None,
+    }
 }

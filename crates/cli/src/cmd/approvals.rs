@@ -405,7 +405,7 @@ pub(crate) fn start_control(
 ) {
     let marker = lock_marker(paths);
     if marker.exists() {
-        keyward_gateway::pipeline::approval::lock(gw, "lock file");
+        keyward_gateway::pipeline::approval::lock(gw.desk(), "lock file");
         tracing::warn!(
             "keyward is locked (`keyward lock`): every call is denied until `keyward unlock`"
         );

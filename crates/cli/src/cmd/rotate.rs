@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use keyward_config::Paths;
-use keyward_gateway::live::CHECK_EVERY;
+use keyward_gateway::pipeline::inject::CHECK_EVERY;
 use keyward_vault::validate_secret_name;
 
 use crate::env::ProcessEnv;

@@ -117,7 +117,7 @@ pub(crate) fn run(
             &gateway,
             &tokio::runtime::Handle::current(),
         );
-        let refresh = tokio::spawn(keyward_gateway::live::run(gateway.clone()));
+        let refresh = tokio::spawn(gateway.follow_secrets());
         drop(gateway);
         let pid = std::process::id();
         let info = runfile::RunInfo {

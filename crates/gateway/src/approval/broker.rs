@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use keyward_policy::{Expiry, Grant, GrantTarget, Grants, expiry_after};
+use keyward_policy::{Expiry, Grant, Grants, Target, expiry_after};
 use tokio::sync::watch;
 
 use super::clock::Clock;
@@ -297,8 +297,16 @@ impl Approvals {
         qs
     }
 
+    /// Runs `f` on the grants in force now (the policy stage's decision).
+    pub fn with_grants<T>(&self, f: impl FnOnce(&Grants, jiff::Timestamp) -> T) -> T {
+        let now = self.now();
+        let mut st = self.state();
+        st.grants.prune(now);
+        f(&st.grants, now)
+    }
+
     /// The grant that lets this call through a `confirm`, if any.
-    pub fn covering(&self, agent: &str, session: &str, target: &GrantTarget<'_>) -> Option<Grant> {
+    pub fn covering(&self, agent: &str, session: &str, target: &Target<'_>) -> Option<Grant> {
         let now = self.now();
         let mut st = self.state();
         st.grants.prune(now);
@@ -413,8 +421,8 @@ mod tests {
         }
     }
 
-    fn refund<'a>(m: &'a Method, p: &'a NormalizedPath) -> GrantTarget<'a> {
-        GrantTarget::Http {
+    fn refund<'a>(m: &'a Method, p: &'a NormalizedPath) -> Target<'a> {
+        Target::Http {
             service: "stripe",
             method: m,
             path: p,

@@ -90,7 +90,7 @@ async fn human(gw: &Gateway, passphrase: Option<String>) -> Result<(), String> {
         Ok(()) => Ok(()),
         Err(PassphraseError::Wrong) => {
             let _ = crate::pipeline::audit::record(
-                gw,
+                gw.audit(),
                 keyward_audit::Event {
                     agent: "control socket".into(),
                     kind: "admin".into(),
@@ -142,7 +142,7 @@ async fn dispatch(gw: &Gateway, req: Request, marker: &Path) -> Reply {
             {
                 return Reply::error(e);
             }
-            match settle(gw, &id, answer, Channel::Cli) {
+            match settle(gw.desk(), &id, answer, Channel::Cli) {
                 Ok((q, r)) => Reply {
                     message: Some(format!(
                         "{}: {}{}",
@@ -162,7 +162,7 @@ async fn dispatch(gw: &Gateway, req: Request, marker: &Path) -> Reply {
         },
         Request::Revoke { id, all } => {
             let _ = crate::pipeline::audit::record(
-                gw,
+                gw.audit(),
                 keyward_audit::Event {
                     agent: "control socket".into(),
                     kind: "admin".into(),
@@ -202,7 +202,7 @@ async fn dispatch(gw: &Gateway, req: Request, marker: &Path) -> Reply {
             }
         }
         Request::Lock => {
-            let denied = lock(gw, "control socket");
+            let denied = lock(gw.desk(), "control socket");
             let marked = write_marker(marker, "control socket");
             Reply {
                 pid: Some(std::process::id()),
@@ -224,7 +224,7 @@ async fn dispatch(gw: &Gateway, req: Request, marker: &Path) -> Reply {
             // The marker first: the marker watch must not lock this
             // keyward again between the unlock and the removal.
             let _ = std::fs::remove_file(marker);
-            unlock(gw, "control socket");
+            unlock(gw.desk(), "control socket");
             Reply {
                 locked: Some(false),
                 message: Some("unlocked".into()),
@@ -251,7 +251,7 @@ pub async fn watch_marker(gw: Gateway, marker: PathBuf) {
             return;
         };
         if !gw.approvals().is_locked() && marker.exists() {
-            let denied = lock(&gw, "lock file");
+            let denied = lock(gw.desk(), "lock file");
             tracing::warn!(
                 denied,
                 "keyward is locked (its lock file appeared): every call is denied until `keyward unlock`"

@@ -194,7 +194,7 @@ pub(super) async fn answer(State(dash): State<Dash>, action: Action) -> Response
     else {
         return back("bad-answer");
     };
-    match settle(&dash.inner.gw, id, answer, Channel::Dashboard) {
+    match settle(dash.inner.gw.desk(), id, answer, Channel::Dashboard) {
         Ok(_) => back("answered"),
         Err(AnswerError::AlreadySettled(..) | AnswerError::Unknown(_)) => back("gone"),
     }
@@ -220,7 +220,7 @@ pub(super) async fn revoke(State(dash): State<Dash>, action: Action) -> Response
 
 /// `POST /lock`: the kill switch, as `keyward lock`.
 pub(super) async fn lock(State(dash): State<Dash>, _action: Action) -> Response {
-    lock_all(&dash.inner.gw, "dashboard");
+    lock_all(dash.inner.gw.desk(), "dashboard");
     if let Some(marker) = &dash.inner.lock_marker
         && let Err(e) = crate::control::write_marker(marker, "dashboard")
     {
@@ -252,14 +252,14 @@ pub(super) async fn unlock(State(dash): State<Dash>, mut action: Action) -> Resp
     if let Some(marker) = &dash.inner.lock_marker {
         let _ = std::fs::remove_file(marker);
     }
-    unlock_all(gw, "dashboard");
+    unlock_all(gw.desk(), "dashboard");
     back("unlocked")
 }
 
 /// An audit record of something done on the dashboard.
 fn admin(gw: &Gateway, target: &str, decision: &str) -> Result<(), keyward_audit::AuditError> {
     crate::pipeline::audit::record(
-        gw,
+        gw.audit(),
         Event {
             agent: "dashboard".into(),
             kind: "admin".into(),

@@ -7,8 +7,11 @@
 //! wins, no answer within `[approvals] timeout` is a deny. Every question
 //! and every answer is audited ([`settle`]).
 
-use keyward_audit::Event;
-use keyward_policy::GrantTarget;
+use std::sync::{Arc, OnceLock};
+
+use keyward_audit::{AuditLog, Event};
+use keyward_policy::Target;
+use keyward_redact::Scrubber;
 use rmcp::RoleServer;
 use rmcp::model::{
     InputRequest, InputRequests, InputRequiredResult, InputResponses, ProtocolVersion,
@@ -17,13 +20,28 @@ use rmcp::service::{Peer, RequestContext};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::ToolOutcome;
-use super::audit;
 use super::session::Session;
-use crate::Gateway;
+use super::{Call, Stages, Stop, Stopped, audit};
 use crate::approval::{
-    Answer, AnswerError, Ask, Channel, Lookup, Question, Resolution, elicit, notify_desktop,
+    Answer, AnswerError, Approvals, Ask, Channel, Lookup, Question, Resolution, elicit,
+    notify_desktop,
 };
+
+/// The approval stage's part of the gateway: the queue, grants and lock,
+/// where questions and answers are recorded, and how humans are reached.
+#[derive(Clone)]
+pub struct Desk {
+    pub approvals: Approvals,
+    pub audit: Arc<AuditLog>,
+    /// `[approvals] elicitation`: whether a confirm may ask the calling
+    /// client.
+    pub elicitation: bool,
+    /// `[approvals] notify`: questions also go out as desktop
+    /// notifications.
+    pub notify: bool,
+    /// Where the dashboard is, when `keyward serve --http` runs one.
+    pub dashboard_url: Arc<OnceLock<String>>,
+}
 
 /// How the calling client can be asked.
 #[derive(Clone, Debug, Default)]
@@ -105,31 +123,6 @@ impl Approved {
     }
 }
 
-/// What the agent is sent while a call cannot go on.
-#[derive(Debug)]
-pub enum Held {
-    /// Denied (already recorded).
-    Denied(ToolOutcome),
-    /// Asked through the client: answer `input_required`, wait for the
-    /// retry.
-    InputRequired(InputRequiredResult),
-}
-
-impl Held {
-    /// The refusal as a tool outcome (the input-required form, for a
-    /// caller that cannot pass it on, becomes a deny).
-    pub fn into_outcome(self) -> ToolOutcome {
-        match self {
-            Held::Denied(o) => o,
-            Held::InputRequired(r) => {
-                let mut o = ToolOutcome::error("denied: this call needs a human's confirmation");
-                o.input_required = Some(r);
-                o
-            }
-        }
-    }
-}
-
 /// Binds an approval to one exact call (an `input_required` retry must be
 /// the same call).
 pub fn digest(parts: &[&[u8]]) -> String {
@@ -142,7 +135,7 @@ pub fn digest(parts: &[&[u8]]) -> String {
 }
 
 /// A bounded, scrubbed preview of arguments, for the question.
-pub fn preview(gw: &Gateway, value: &Value) -> Option<String> {
+pub fn preview(scrubber: &Scrubber, value: &Value) -> Option<String> {
     let text = match value {
         Value::Null => return None,
         Value::String(s) => s.clone(),
@@ -151,17 +144,17 @@ pub fn preview(gw: &Gateway, value: &Value) -> Option<String> {
     if text.is_empty() {
         return None;
     }
-    let (text, _) = super::redact::scrub_text(gw, &text);
+    let (text, _) = scrubber.scrub_str(&text);
     Some(shown_bounded(&text, PREVIEW_CHARS))
 }
 
 /// The agent's stated reason, scrubbed and bounded.
-pub fn reason(gw: &Gateway, reason: Option<&str>) -> Option<String> {
+pub fn reason(scrubber: &Scrubber, reason: Option<&str>) -> Option<String> {
     let r = reason?.trim();
     if r.is_empty() {
         return None;
     }
-    let (r, _) = super::redact::scrub_text(gw, r);
+    let (r, _) = scrubber.scrub_str(r);
     Some(shown_bounded(&r, REASON_CHARS))
 }
 
@@ -188,203 +181,231 @@ const TARGET_CHARS: usize = 4000;
 const PREVIEW_CHARS: usize = 2000;
 const REASON_CHARS: usize = 300;
 
+/// What a call is told while keyward is locked.
+pub const LOCKED: &str =
+    "denied: keyward is locked by the user; every call is refused until they run `keyward unlock`";
+
 /// The kill switch, checked before anything else a call does.
-pub fn locked(gw: &Gateway, event: Event) -> Option<ToolOutcome> {
-    gw.approvals().is_locked().then(|| {
-        audit::refuse(
-            gw,
-            event,
-            "deny",
-            None,
-            "denied: keyward is locked by the user; every call is refused until they run `keyward unlock`",
-        )
-    })
+pub fn locked(approvals: &Approvals) -> Option<Stop> {
+    approvals
+        .is_locked()
+        .then(|| Stop::refused_by("deny", None, LOCKED))
 }
 
-/// Holds the call described by `ask` (for `target`) until a human answers,
-/// or lets it through at once when a grant covers it. `event` is the call's
-/// audit record so far: a refusal is recorded with it.
+/// Holds the call described by `ask` until a human answers, or lets it
+/// through at once when the policy stage found a `grant` that covers it.
+/// `target` `None`: no grant can answer for the human (a `request_access`
+/// question, or a workflow step's own `confirm`). A refusal marks `rec`
+/// with the question and the channel that answered; the pipeline records
+/// it.
 pub async fn confirm(
-    gw: &Gateway,
-    session: &Session,
-    target: GrantTarget<'_>,
+    st: &Stages,
+    call: &Call,
+    target: Option<Target<'_>>,
+    grant: Option<String>,
     ask: Ask,
-    event: &Event,
-) -> Result<Approved, Held> {
-    ask_human(gw, session, Some(target), ask, event).await
-}
-
-/// Like [`confirm`]; with `target` `None` no grant can answer for the human
-/// (a `request_access` question, or a workflow step's own `confirm`).
-pub async fn ask_human(
-    gw: &Gateway,
-    session: &Session,
-    target: Option<GrantTarget<'_>>,
-    ask: Ask,
-    event: &Event,
-) -> Result<Approved, Held> {
-    let what = ask.target.clone();
-    let rule = ask.rule.clone();
-    let deny = |event: &Event, r: &Resolution, id: Option<&str>, message: String| {
-        let mut event = event.clone();
-        event.approval = id.map(str::to_string);
-        event.channel = Some(r.channel.as_str().to_string());
-        Held::Denied(audit::refuse(gw, event, "deny", rule.clone(), &message))
-    };
-
-    if let Some(o) = locked(gw, event.clone()) {
-        return Err(Held::Denied(o));
+    rec: &mut Event,
+) -> Result<Approved, Stop> {
+    let desk = &st.desk;
+    if let Some(stop) = locked(&desk.approvals) {
+        return Err(stop);
+    }
+    if let Some(id) = grant {
+        return Ok(by_grant(&id));
     }
     // `[approvals] elicitation = false`: the client is never asked (an
     // agent that can run its own MCP client could answer there).
-    let nobody = Session {
-        asker: Asker::Nobody,
-        ..session.clone()
+    let asker = if desk.elicitation {
+        &call.session.asker
+    } else {
+        &Asker::Nobody
     };
-    let session = if gw.elicitation() { session } else { &nobody };
-    if let Some(ok) = granted(gw, session, target.as_ref()) {
-        return Ok(ok);
+    let rule = ask.rule.clone();
+    let what = ask.target.clone();
+    let outcome = match retried(desk, &call.session, asker, target.as_ref(), &ask).await {
+        Some(found) => found,
+        None => ask_anew(desk, call, asker, ask).await,
+    };
+    match outcome {
+        Asked::Through(approved) => Ok(approved),
+        Asked::Settled(id, r) => finish(desk, r.clone(), Some(&id), &what).map_err(|(lock, m)| {
+            let r = lock.unwrap_or(r);
+            rec.approval = Some(id);
+            rec.channel = Some(r.channel.as_str().to_string());
+            Stop::refused_by("deny", rule, m)
+        }),
+        Asked::Stopped(stop) => {
+            if let Stop::Refused { .. } = &stop {
+                rec.channel = Some(Channel::Lock.as_str().to_string());
+            }
+            Err(stop)
+        }
+        Asked::Replayed(id) => {
+            rec.approval = Some(id);
+            rec.channel = Some(Channel::Replay.as_str().to_string());
+            Err(Stop::refused_by(
+                "deny",
+                rule,
+                "denied: the answer to this confirmation was already used by another call",
+            ))
+        }
     }
+}
 
-    // A 2026-07-28 client retrying with the human's answer.
-    if let Asker::Retry {
+/// How asking ended.
+enum Asked {
+    /// Let through without a new answer (a grant made by the answer a
+    /// retry brought).
+    Through(Approved),
+    /// Question `id` was answered, once, for this call.
+    Settled(String, Resolution),
+    /// Question `id` was answered, and the answer was used by another
+    /// call that named it.
+    Replayed(String),
+    /// Not asked, or asked through the client, which retries.
+    Stopped(Stop),
+}
+
+/// A 2026-07-28 client retrying with the human's answer: how the
+/// question it names was settled, if it names one for this very call.
+async fn retried(
+    desk: &Desk,
+    session: &Session,
+    asker: &Asker,
+    target: Option<&Target<'_>>,
+    ask: &Ask,
+) -> Option<Asked> {
+    let Asker::Retry {
         state: Some(id),
         responses,
-    } = &session.asker
-    {
-        let resolution = match gw.approvals().lookup(id, &session.agent, &ask.digest) {
-            Lookup::Settled(r) => Some(r),
-            Lookup::Pending(mut asked) => {
-                match responses.as_ref().and_then(|r| r.get(elicit::INPUT_KEY)) {
-                    Some(v) => {
-                        let answer = elicit::answer_of_response(v);
-                        Some(settled_or_first(gw, id, answer, Channel::Elicitation))
-                    }
-                    // A retry without the answer: wait for the other channels.
-                    None => Some(asked.settled().await),
+    } = asker
+    else {
+        return None;
+    };
+    match desk.approvals.lookup(id, &session.agent, &ask.digest) {
+        Lookup::Settled(_) => {}
+        Lookup::Pending(mut asked) => {
+            match responses.as_ref().and_then(|r| r.get(elicit::INPUT_KEY)) {
+                Some(v) => {
+                    let answer = elicit::answer_of_response(v);
+                    settled_or_first(desk, id, answer, Channel::Elicitation);
+                }
+                // A retry without the answer: wait for the other channels.
+                None => {
+                    asked.settled().await;
                 }
             }
-            // Unknown or for another call: ask anew, below.
-            Lookup::Unknown => None,
-        };
-        if resolution.is_some() {
-            if let Some(r) = gw.approvals().take(id) {
-                let seen = r.clone();
-                return finish(gw, r, Some(id), &what)
-                    .map_err(|(r, m)| deny(event, r.as_ref().unwrap_or(&seen), Some(id), m));
-            }
-            // Another retry with the same `requestState` took this answer
-            // first: one answer, one call. A grant the answer made may
-            // cover this one; otherwise it is asked anew, below.
-            if let Some(ok) = granted(gw, session, target.as_ref()) {
-                return Ok(ok);
-            }
         }
+        // Unknown or for another call: ask anew.
+        Lookup::Unknown => return None,
     }
+    if let Some(r) = desk.approvals.take(id) {
+        return Some(Asked::Settled(id.clone(), r));
+    }
+    // Another retry with the same `requestState` took this answer first:
+    // one answer, one call. A grant the answer made may cover this one;
+    // otherwise it is asked anew.
+    granted(desk, session, target).map(Asked::Through)
+}
 
-    // A new question.
+/// A new question, asked on every channel at once; the first answer wins.
+async fn ask_anew(desk: &Desk, call: &Call, asker: &Asker, ask: Ask) -> Asked {
     let asked_rule = ask.rule.clone();
-    let mut asked = match gw
-        .approvals()
-        .ask_in_run(ask, super::workflow::current_run())
-    {
-        Ok(a) => a,
-        Err(_) => {
-            let r = Resolution::deny(Channel::Lock);
-            return Err(deny(
-                event,
-                &r,
-                None,
-                "denied: keyward is locked by the user".into(),
-            ));
-        }
-    };
-    let id = asked.question.id.clone();
-    if record_question(gw, &asked.question, asked_rule).is_err() {
-        let _ = gw.approvals().answer(&id, Answer::Deny, Channel::Timeout);
-        return Err(Held::Denied(ToolOutcome::error(audit::AUDIT_FAILED)));
-    }
-    spawn_timeout(gw, &id);
-    if gw.notify() {
-        notify_desktop(&asked.question, gw.dashboard_url().as_deref());
-    }
-
-    let resolution = match &session.asker {
-        Asker::Retry { .. } => {
-            let mut requests = InputRequests::new();
-            match elicit::request(&asked.question) {
-                Ok(r) => {
-                    requests.insert(elicit::INPUT_KEY.to_string(), InputRequest::Elicitation(r));
-                    return Err(Held::InputRequired(InputRequiredResult::new(
-                        Some(requests),
-                        Some(id),
-                    )));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot build the elicitation form; waiting for the other channels");
-                    asked.settled().await
-                }
-            }
-        }
-        Asker::Elicit(peer) => {
-            let question = asked.question.clone();
-            let form = elicit::params(&question);
-            let ask_client = async {
-                match form {
-                    Ok(p) => peer
-                        .create_elicitation_with_timeout(p, Some(gw.approvals().timeout()))
-                        .await
-                        .map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                }
-            };
-            tokio::select! {
-                r = asked.settled() => r,
-                answered = ask_client => match answered {
-                    Ok(result) => settled_or_first(gw, &id, elicit::answer_of(&result), Channel::Elicitation),
-                    Err(e) => {
-                        tracing::info!(error = %e, "the client could not be asked; waiting for the other channels");
-                        asked.settled().await
-                    }
-                },
-            }
-        }
-        Asker::Nobody => asked.settled().await,
-    };
-    let Some(resolution) = gw.approvals().take(&id).or_else(|| {
-        // Settled, but the answer was taken by another call that named this
-        // question (a retry carrying its id): it let that call through.
-        (!resolution.answer.allows()).then_some(resolution)
-    }) else {
-        let r = Resolution::deny(Channel::Replay);
-        return Err(deny(
-            event,
-            &r,
-            Some(&id),
-            "denied: the answer to this confirmation was already used by another call".into(),
+    let Ok(mut asked) = desk.approvals.ask_in_run(ask, call.run.clone()) else {
+        return Asked::Stopped(Stop::refused(
+            "deny",
+            "denied: keyward is locked by the user",
         ));
     };
-    let r = resolution.clone();
-    finish(gw, resolution, Some(&id), &what)
-        .map_err(|(lock, m)| deny(event, lock.as_ref().unwrap_or(&r), Some(&id), m))
+    let id = asked.question.id.clone();
+    if record_question(desk, &asked.question, asked_rule, call.run.clone()).is_err() {
+        let _ = desk.approvals.answer(&id, Answer::Deny, Channel::Timeout);
+        return Asked::Stopped(Stop::AuditFailed);
+    }
+    spawn_timeout(desk, &id);
+    if desk.notify {
+        notify_desktop(
+            &asked.question,
+            desk.dashboard_url.get().map(String::as_str),
+        );
+    }
+    let resolution = match asker {
+        Asker::Retry { .. } => match elicit::request(&asked.question) {
+            Ok(r) => {
+                let mut requests = InputRequests::new();
+                requests.insert(elicit::INPUT_KEY.to_string(), InputRequest::Elicitation(r));
+                let mut held = Stopped::new("", "denied: this call needs a human's confirmation");
+                held.input_required = Some(InputRequiredResult::new(Some(requests), Some(id)));
+                return Asked::Stopped(Stop::Recorded(Box::new(held)));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot build the elicitation form; waiting for the other channels");
+                asked.settled().await
+            }
+        },
+        Asker::Elicit(peer) => elicited(desk, &id, &mut asked, peer).await,
+        Asker::Nobody => asked.settled().await,
+    };
+    match desk.approvals.take(&id) {
+        Some(r) => Asked::Settled(id, r),
+        // Settled, but the answer was taken by another call that named
+        // this question (a retry carrying its id): it let that call
+        // through. A deny stays a deny.
+        None if !resolution.answer.allows() => Asked::Settled(id, resolution),
+        None => Asked::Replayed(id),
+    }
+}
+
+/// Asks the client (MCP elicitation) while the other channels wait too.
+async fn elicited(
+    desk: &Desk,
+    id: &str,
+    asked: &mut crate::approval::Asked,
+    peer: &Peer<RoleServer>,
+) -> Resolution {
+    let form = elicit::params(&asked.question);
+    let ask_client = async {
+        match form {
+            Ok(p) => peer
+                .create_elicitation_with_timeout(p, Some(desk.approvals.timeout()))
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    tokio::select! {
+        r = asked.settled() => r,
+        answered = ask_client => match answered {
+            Ok(result) => settled_or_first(desk, id, elicit::answer_of(&result), Channel::Elicitation),
+            Err(e) => {
+                tracing::info!(error = %e, "the client could not be asked; waiting for the other channels");
+                asked.settled().await
+            }
+        },
+    }
 }
 
 /// A grant that answers for the human, if one covers the call.
-fn granted(gw: &Gateway, session: &Session, target: Option<&GrantTarget<'_>>) -> Option<Approved> {
-    let g = gw
-        .approvals()
+fn granted(desk: &Desk, session: &Session, target: Option<&Target<'_>>) -> Option<Approved> {
+    let g = desk
+        .approvals
         .covering(&session.agent, &session.id, target?)?;
-    Some(Approved {
+    Some(by_grant(&g.id))
+}
+
+/// Let through by grant `id`, which a human made earlier.
+fn by_grant(id: &str) -> Approved {
+    Approved {
         approval: None,
-        channel: format!("grant {}", g.id),
+        channel: format!("grant {id}"),
         grant: None,
-    })
+    }
 }
 
 /// Settles `id` with `answer` from `channel`, or — when another channel was
 /// first — returns how it was settled.
-fn settled_or_first(gw: &Gateway, id: &str, answer: Answer, channel: Channel) -> Resolution {
-    match settle(gw, id, answer, channel) {
+fn settled_or_first(desk: &Desk, id: &str, answer: Answer, channel: Channel) -> Resolution {
+    match settle(desk, id, answer, channel) {
         Ok((_, r)) => r,
         Err(AnswerError::AlreadySettled(r, _)) => r,
         Err(AnswerError::Unknown(_)) => Resolution::deny(Channel::Timeout),
@@ -396,10 +417,10 @@ fn settled_or_first(gw: &Gateway, id: &str, answer: Answer, channel: Channel) ->
 /// the message.
 type Refusal = (Option<Resolution>, String);
 
-fn finish(gw: &Gateway, r: Resolution, id: Option<&str>, what: &str) -> Result<Approved, Refusal> {
-    let timeout = gw.approvals().timeout();
+fn finish(desk: &Desk, r: Resolution, id: Option<&str>, what: &str) -> Result<Approved, Refusal> {
+    let timeout = desk.approvals.timeout();
     // Locked while the human was answering: the lock wins.
-    if r.answer.allows() && gw.approvals().is_locked() {
+    if r.answer.allows() && desk.approvals.is_locked() {
         return Err((
             Some(Resolution::deny(Channel::Lock)),
             "denied: keyward was locked by the user while the call waited".to_string(),
@@ -433,23 +454,24 @@ fn finish(gw: &Gateway, r: Resolution, id: Option<&str>, what: &str) -> Result<A
 /// Answers question `id` and records the answer; the one way every channel
 /// (elicitation, dashboard, CLI, the timeout, the lock) settles a question.
 pub fn settle(
-    gw: &Gateway,
+    desk: &Desk,
     id: &str,
     answer: Answer,
     channel: Channel,
 ) -> Result<(Question, Resolution), AnswerError> {
-    let (q, r) = gw.approvals().answer(id, answer, channel)?;
-    record_answer(gw, &q, &r);
+    let (q, r) = desk.approvals.answer(id, answer, channel)?;
+    record_answer(desk, &q, &r);
     Ok((q, r))
 }
 
 fn record_question(
-    gw: &Gateway,
+    desk: &Desk,
     q: &Question,
     rule: Option<String>,
+    run: Option<String>,
 ) -> Result<(), keyward_audit::AuditError> {
     audit::record(
-        gw,
+        &desk.audit,
         Event {
             agent: q.agent.clone(),
             kind: "approval".into(),
@@ -458,12 +480,13 @@ fn record_question(
             rule,
             approval: Some(q.id.clone()),
             args: q.reason.as_ref().map(|r| format!("reason: {r}")),
+            run,
             ..Event::default()
         },
     )
 }
 
-fn record_answer(gw: &Gateway, q: &Question, r: &Resolution) {
+fn record_answer(desk: &Desk, q: &Question, r: &Resolution) {
     let mut decision = r.answer.to_string();
     if let Some(g) = &r.grant {
         decision.push_str(&format!(" (grant {g})"));
@@ -480,31 +503,31 @@ fn record_answer(gw: &Gateway, q: &Question, r: &Resolution) {
     };
     // The held call fails closed on its own record; an answer that cannot
     // be recorded is still logged here.
-    if audit::record(gw, event).is_err() {
+    if audit::record(&desk.audit, event).is_err() {
         tracing::error!(approval = %q.id, "could not record an approval answer");
     }
 }
 
 /// No answer within the timeout is a deny, whether or not anyone is still
 /// waiting (an `input_required` client may never retry).
-fn spawn_timeout(gw: &Gateway, id: &str) {
-    let (gw, id) = (gw.clone(), id.to_string());
-    let timeout = gw.approvals().timeout();
+fn spawn_timeout(desk: &Desk, id: &str) {
+    let (desk, id) = (desk.clone(), id.to_string());
+    let timeout = desk.approvals.timeout();
     tokio::spawn(async move {
         tokio::time::sleep(timeout).await;
-        let _ = settle(&gw, &id, Answer::Deny, Channel::Timeout);
+        let _ = settle(&desk, &id, Answer::Deny, Channel::Timeout);
     });
 }
 
 /// Locks keyward: every call is refused, every question waiting is denied
 /// (and recorded).
-pub fn lock(gw: &Gateway, by: &str) -> usize {
-    let denied = gw.approvals().lock();
+pub fn lock(desk: &Desk, by: &str) -> usize {
+    let denied = desk.approvals.lock();
     for (q, r) in &denied {
-        record_answer(gw, q, r);
+        record_answer(desk, q, r);
     }
     let _ = audit::record(
-        gw,
+        &desk.audit,
         Event {
             agent: by.to_string(),
             kind: "admin".into(),
@@ -517,10 +540,10 @@ pub fn lock(gw: &Gateway, by: &str) -> usize {
 }
 
 /// Lifts the lock (the caller checked the passphrase).
-pub fn unlock(gw: &Gateway, by: &str) {
-    gw.approvals().unlock();
+pub fn unlock(desk: &Desk, by: &str) {
+    desk.approvals.unlock();
     let _ = audit::record(
-        gw,
+        &desk.audit,
         Event {
             agent: by.to_string(),
             kind: "admin".into(),

@@ -1,29 +1,27 @@
-//! Records the call. The record is written before the answer goes back, and
-//! if it cannot be written the call fails (fail closed).
+//! audit: records the call. The record is written before the answer goes
+//! back, and if it cannot be written the call fails (fail closed).
 
 use std::time::Instant;
 
-use keyward_audit::{AuditError, Event};
+use keyward_audit::{AuditError, AuditLog, Event};
+use keyward_redact::Scrubber;
 
-use super::ToolOutcome;
-
-use crate::Gateway;
+use super::{Stop, Stopped};
 
 pub const AUDIT_FAILED: &str = "error: keyward could not write its audit log, so the result is withheld; the user must check the disk and the log file";
 
 /// Appends `event`. Free text in it (errors) must already be scrubbed.
-pub fn record(gw: &Gateway, mut event: Event) -> Result<(), AuditError> {
-    // A workflow step's records name the run and the step.
-    super::workflow::observe(&mut event);
-    gw.audit().append(event).map(|_| ()).inspect_err(|e| {
+pub fn record(log: &AuditLog, event: Event) -> Result<(), AuditError> {
+    log.append(event).map(|_| ()).inspect_err(|e| {
         tracing::error!(error = %e, "audit append failed; failing the call");
     })
 }
 
 /// Before acting: can this call be recorded? If not, it is not made.
-pub fn ready(gw: &Gateway) -> Result<(), AuditError> {
-    gw.audit().preflight().inspect_err(|e| {
+pub fn ready(log: &AuditLog) -> Result<(), Stop> {
+    log.preflight().map_err(|e| {
         tracing::error!(error = %e, "audit log unusable; refusing to act");
+        Stop::AuditFailed
     })
 }
 
@@ -44,43 +42,44 @@ pub fn printable(s: &str, max_chars: usize) -> String {
     out
 }
 
-/// A call stopped before it reached the upstream: recorded, then explained.
-pub fn refuse(
-    gw: &Gateway,
-    mut event: Event,
-    decision: &str,
-    rule: Option<String>,
-    message: &str,
-) -> ToolOutcome {
-    let (message, n) = super::redact::scrub_text(gw, message);
-    event.decision = decision.into();
-    event.rule = rule;
-    event.redactions = n as u64;
-    event.error = Some(printable(&message, ERROR_CHARS));
-    if record(gw, event).is_err() {
-        return ToolOutcome::error(AUDIT_FAILED);
-    }
-    ToolOutcome::error(message)
-}
-
-/// An allowed call that failed on the way (connect, timeout, bad header).
-pub fn failed(
-    gw: &Gateway,
+/// Records a call that stopped on the way, and says what the agent is
+/// told: the one place every refusal and failure is written.
+pub fn stopped(
+    log: &AuditLog,
+    scrubber: &Scrubber,
     mut event: Event,
     started: Instant,
-    error: &str,
-    received: u64,
-) -> ToolOutcome {
-    let (message, n) = super::redact::scrub_text(gw, &format!("error: {error}"));
-    event.decision = "allow".into();
-    event.latency_us = Some(started.elapsed().as_micros() as u64);
-    event.bytes_received = Some(received);
-    event.redactions = n as u64;
+    stop: Stop,
+) -> Stopped {
+    let message = match stop {
+        Stop::Recorded(s) => return *s,
+        Stop::AuditFailed => return Stopped::new("", AUDIT_FAILED),
+        Stop::Refused {
+            decision,
+            message,
+            rule,
+        } => {
+            event.decision = decision.into();
+            if let Some(rule) = rule {
+                event.rule = rule;
+            }
+            message
+        }
+        Stop::Failed { error, received } => {
+            event.decision = "allow".into();
+            event.latency_us = Some(started.elapsed().as_micros() as u64);
+            event.bytes_received = Some(received);
+            format!("error: {error}")
+        }
+    };
+    let (message, n) = scrubber.scrub_str(&message);
+    event.redactions += n as u64;
     event.error = Some(printable(&message, ERROR_CHARS));
-    if record(gw, event).is_err() {
-        return ToolOutcome::error(AUDIT_FAILED);
+    let decision = event.decision.clone();
+    if record(log, event).is_err() {
+        return Stopped::new("", AUDIT_FAILED);
     }
-    ToolOutcome::error(message)
+    Stopped::new(&decision, message)
 }
 
 /// How much of an error message the audit record keeps.

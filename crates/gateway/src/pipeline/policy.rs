@@ -1,83 +1,60 @@
-//! May it? Asks the policy crate, then the rate limiter. No IO here.
+//! policy: may it? The one [`keyward_policy::evaluate`] for every kind of
+//! call, against the grants in force; then the rate budgets the decision
+//! names. No IO here.
 
-use keyward_policy::{Action, Decision, evaluate_http};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::route::HttpTarget;
-use crate::Gateway;
+use keyward_policy::{Budget, Caller, RateLimiter, Rules, Target, Verdict, evaluate};
 
-/// A call the policy stage stopped, with what the agent and the audit log
-/// are told.
-#[derive(Debug)]
-pub struct Denial {
-    /// `deny` or `rate_limited`.
-    pub decision: &'static str,
-    pub rule: Option<String>,
-    pub message: String,
+use super::Stages;
+use super::Stop;
+use super::session::Session;
+
+/// The decision for `target` under `rules`, grants included.
+pub fn decide(st: &Stages, session: &Session, rules: Rules<'_>, target: &Target<'_>) -> Verdict {
+    let caller = Caller {
+        agent: &session.agent,
+        session: &session.id,
+    };
+    st.desk
+        .approvals
+        .with_grants(|grants, now| evaluate(rules, target, caller, grants, now))
 }
 
-/// What the policy stage lets through: the deciding rule, and whether a
-/// human must confirm the call first (see [`super::approval`]).
-#[derive(Debug)]
-pub struct Passed {
-    pub rule: Option<String>,
-    /// Index of the deciding rule in the service's rules.
-    pub rule_index: Option<usize>,
-    pub confirm: bool,
-}
-
-/// The decision for the call, rate limits included; a `confirm` call is
-/// held against the rate budget before anyone is asked.
-pub fn check_http(gw: &Gateway, agent: &str, target: &HttpTarget) -> Result<Passed, Denial> {
-    let Some(svc) = gw.services().get(&target.service) else {
-        return Err(Denial {
-            decision: "deny",
-            rule: None,
-            message: format!("denied: unknown service `{}`", target.service),
-        });
-    };
-    let verdict = evaluate_http(&svc.service.rules, &target.method, &target.path);
-    let what = target.describe();
-    let rule_text = verdict.decision.rule.as_ref().map(|r| r.text.clone());
-    let confirm = match verdict.decision.action {
-        Action::Deny => {
-            return Err(Denial {
-                decision: "deny",
-                rule: rule_text,
-                message: verdict.decision.explain(&what),
-            });
-        }
-        Action::Confirm => true,
-        Action::Allow => false,
-    };
-    for (index, rate) in &verdict.rates {
-        let key = format!("{}#rule{}", target.service, index + 1);
-        if let Err(retry) = gw.limiter().check(agent, &key, rate) {
-            return Err(Denial {
-                decision: "rate_limited",
-                rule: rule_text,
-                message: format!(
-                    "rate limited: rule #{} allows {rate} per agent; retry in {:.1}s",
-                    index + 1,
-                    retry.0.as_secs_f64()
-                ),
-            });
+/// Draws on every budget the decision names; the first one spent stops
+/// the call. A `confirm` call is held against its budget before anyone is
+/// asked, so a looping agent cannot flood the human with questions.
+pub fn spend(limiter: &Limiter, agent: &str, budgets: &[Budget]) -> Result<(), Stop> {
+    for b in budgets {
+        if let Err(retry) = limiter.get().check(agent, &b.key, &b.rate) {
+            let message = format!(
+                "rate limited: {}; retry in {:.1}s",
+                b.label,
+                retry.0.as_secs_f64()
+            );
+            return Err(Stop::refused("rate_limited", message));
         }
     }
-    Ok(Passed {
-        rule: rule_text,
-        rule_index: verdict.decision.rule.as_ref().map(|r| r.index),
-        confirm,
-    })
+    Ok(())
 }
 
-/// The rule that decided, as the question shows it.
-pub fn rule_ref(d: &Decision) -> String {
-    explain_rule(d)
+/// The rate limiter, pruned of idle keys every [`PRUNE_EVERY`] uses.
+#[derive(Default)]
+pub struct Limiter {
+    limiter: RateLimiter,
+    checks: AtomicU64,
 }
 
-fn explain_rule(d: &Decision) -> String {
-    match &d.rule {
-        Some(r) => format!("rule #{} `{}`", r.index + 1, r.text),
-        None => "no rule".into(),
+/// How often the limiter drops budgets that have refilled completely
+/// (otherwise its key map only grows).
+const PRUNE_EVERY: u64 = 4096;
+
+impl Limiter {
+    pub fn get(&self) -> &RateLimiter {
+        let n = self.checks.fetch_add(1, Ordering::Relaxed);
+        if n % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            self.limiter.retain_recent();
+        }
+        &self.limiter
     }
 }

@@ -1,11 +1,11 @@
-//! Scrubs everything that goes back to the agent: status text, headers,
-//! body (chunk by chunk, so a secret split across reads is still caught) and
-//! error messages.
+//! redact: scrubs everything that goes back to the agent: status text,
+//! headers, body (chunk by chunk, so a secret split across reads is still
+//! caught), MCP results and error messages.
 
 use keyward_connectors::http::{HttpError, HttpResponse};
 use serde_json::Value;
 
-use crate::Gateway;
+use keyward_redact::Scrubber;
 
 /// A response fit for the agent's eyes.
 #[derive(Debug)]
@@ -19,13 +19,13 @@ pub struct Scrubbed {
     pub redactions: usize,
 }
 
-pub fn scrub_text(gw: &Gateway, text: &str) -> (String, usize) {
-    gw.scrubber().scrub_str(text)
+pub fn scrub_text(scrubber: &Scrubber, text: &str) -> (String, usize) {
+    scrubber.scrub_str(text)
 }
 
 /// Scrubs every string (and object key) in a JSON value. Applied to every
 /// tool result in one place, whatever produced it.
-pub fn scrub_json(scrubber: &keyward_redact::Scrubber, v: Value) -> (Value, usize) {
+pub fn scrub_json(scrubber: &Scrubber, v: Value) -> (Value, usize) {
     match v {
         Value::String(s) => {
             let (s, n) = scrubber.scrub_str(&s);
@@ -60,12 +60,13 @@ pub fn scrub_json(scrubber: &keyward_redact::Scrubber, v: Value) -> (Value, usiz
     }
 }
 
+/// Reads and scrubs an HTTP answer, cut at `limit` bytes. One scrubber
+/// generation for the whole answer (it knows the previous values too).
 pub async fn read_scrubbed(
-    gw: &Gateway,
+    scrubber: &Scrubber,
+    limit: usize,
     mut resp: HttpResponse,
 ) -> Result<Scrubbed, (HttpError, u64)> {
-    // One generation for the whole answer (it knows the previous values too).
-    let scrubber = gw.scrubber();
     let mut redactions = 0;
     let mut headers = Vec::with_capacity(resp.headers.len());
     for (name, value) in std::mem::take(&mut resp.headers) {
@@ -88,7 +89,6 @@ pub async fn read_scrubbed(
             0,
         ));
     }
-    let limit = gw.limits().max_response_bytes;
     let mut stream = scrubber.stream();
     let mut body = Vec::new();
     let mut received: u64 = 0;
@@ -129,7 +129,7 @@ pub async fn read_scrubbed(
 /// Scrubs any MCP result (text, structured content, embedded resources,
 /// `_meta`) by way of its JSON form. `None` when it cannot be re-read after
 /// scrubbing: the caller withholds it rather than pass it raw.
-pub fn scrub_serde<T>(scrubber: &keyward_redact::Scrubber, value: T) -> Option<(T, usize)>
+pub fn scrub_serde<T>(scrubber: &Scrubber, value: T) -> Option<(T, usize)>
 where
     T: serde::Serialize + serde::de::DeserializeOwned,
 {
@@ -143,10 +143,7 @@ where
 /// server can print a secret into a description as easily as into a
 /// result. A definition that cannot be re-read after scrubbing is
 /// withheld.
-pub fn scrub_tools(
-    scrubber: &keyward_redact::Scrubber,
-    tools: Vec<rmcp::model::Tool>,
-) -> Vec<rmcp::model::Tool> {
+pub fn scrub_tools(scrubber: &Scrubber, tools: Vec<rmcp::model::Tool>) -> Vec<rmcp::model::Tool> {
     tools
         .into_iter()
         .filter_map(|t| match scrub_serde(scrubber, t) {
@@ -162,7 +159,7 @@ pub fn scrub_tools(
 /// Scrubs a whole MCP tool result; one that cannot be re-read is replaced
 /// by an error, never passed raw.
 pub fn scrub_result(
-    scrubber: &keyward_redact::Scrubber,
+    scrubber: &Scrubber,
     result: rmcp::model::CallToolResult,
 ) -> (rmcp::model::CallToolResult, usize) {
     scrub_serde(scrubber, result).unwrap_or_else(|| (unreadable(), 0))

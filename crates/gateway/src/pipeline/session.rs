@@ -184,7 +184,7 @@ mod tests {
     #[tokio::test]
     async fn session_grants_end_when_the_connection_does() {
         use crate::approval::{Answer, Approvals, Ask, Channel, SystemClock};
-        use keyward_policy::{GrantScope, GrantTarget};
+        use keyward_policy::{GrantScope, Target};
         use std::sync::Arc;
 
         let approvals = Approvals::new(std::time::Duration::from_secs(60), Arc::new(SystemClock));
@@ -212,7 +212,10 @@ mod tests {
         approvals
             .answer(&asked.question.id, Answer::Session, Channel::Cli)
             .expect("answered");
-        let gh = GrantTarget::Command { command: "gh" };
+        let gh = Target::Command {
+            command: "gh",
+            argv: &[],
+        };
         assert!(approvals.covering("claude", &session.id, &gh).is_some());
         let kept = conn.clone();
         drop(conn);

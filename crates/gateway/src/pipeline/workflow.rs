@@ -2,53 +2,53 @@
 //! the very call the agent could make directly.
 //!
 //! ```text
-//! inputs checked ─▶ for each step: render ─▶ step confirm? ─▶ http/tool/command::handle ─▶ result
+//! inputs checked ─▶ for each step: render ─▶ step confirm? ─▶ pipeline::run ─▶ result
 //!                                      (stop at the first denied, failed or unanswered step)
 //!                ─▶ one audit record for the run ─▶ report
 //! ```
 //!
 //! Each step's arguments are rendered from the templates in keyward.toml
-//! ([`template`]) and handed to the handler of the matching direct call,
+//! ([`template`]) and walk [`super::run`] as a call of the matching kind,
 //! so routing, policy (rules, rate limits, `confirm` rules and grants),
 //! credential injection, scrubbing and audit are the ones a direct call
 //! gets. The step's own `confirm = true` adds a human's confirmation where
 //! the rules would allow the call without one; where the rules already say
-//! `confirm` the handler asks (one question, not two), and where they deny
+//! `confirm` the pipeline asks (one question, not two), and where they deny
 //! nobody is asked. Every record a step writes carries `run =
-//! RUN_ID/STEP_ID` ([`context`]); the run itself gets one record, `kind =
-//! "workflow"`, `run = RUN_ID`.
+//! RUN_ID/STEP_ID` (the step's [`Call::run`]); the run itself gets one
+//! record, `kind = "workflow"`, `run = RUN_ID`.
 
-mod context;
 mod result;
 mod template;
 
 use std::sync::Arc;
 
+use std::time::Instant;
+
 use keyward_audit::Event;
 use keyward_config::{InputKind, StepCall, Workflow};
-use keyward_policy::{
-    Action, GrantScope, GrantTarget, evaluate_command, evaluate_http, evaluate_tool,
-};
+use keyward_policy::{Action, GrantScope, Rules, Target};
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
-pub(crate) use context::{current_run, observe};
 pub use template::render_step;
 
-use self::context::StepContext;
 use self::result::{StepOutput, bounded};
 use self::template::{RunContext, render_call};
+use super::kind::command::RunCommand;
+use super::kind::http::Http;
+use super::kind::tool::UpstreamTool;
 use super::session::Session;
-use super::{ToolOutcome, approval, audit, command, http, redact, route, tool};
-use crate::Gateway;
+use super::{Call, Stages, Stop, ToolOutcome, approval, audit, policy, run, would_allow};
 use crate::approval::Ask;
 
 /// How much of the reason a step stopped the run is kept.
 const REASON_CHARS: usize = 1000;
 
 /// The tools the agent sees for the configured workflows.
-pub fn definitions(gw: &Gateway) -> Vec<Tool> {
-    gw.workflows()
+pub fn definitions(st: &Stages) -> Vec<Tool> {
+    st.tables
+        .workflows
         .values()
         .map(|wf| {
             let mut properties = Map::new();
@@ -88,7 +88,7 @@ pub fn definitions(gw: &Gateway) -> Vec<Tool> {
                 wf.description,
                 steps.join(", then ")
             );
-            let (description, _) = gw.scrubber().scrub_str(&description);
+            let (description, _) = st.scrubber().scrub_str(&description);
             Tool::new(wf.name.clone(), description, Arc::new(schema))
                 .with_annotations(ToolAnnotations::new().open_world(true))
         })
@@ -103,20 +103,20 @@ struct Ran {
 }
 
 /// Why the run stopped early.
-struct Stop {
+struct Stop_ {
     step: String,
     decision: String,
     reason: String,
 }
 
 /// Runs workflow `name` with the agent's `args`.
-pub async fn run(
-    gw: &Gateway,
+pub async fn run_workflow(
+    st: &Stages,
     session: &Session,
     name: &str,
     args: Option<Map<String, Value>>,
 ) -> ToolOutcome {
-    let Some(wf) = gw.workflows().get(name) else {
+    let Some(wf) = st.tables.workflows.get(name) else {
         return ToolOutcome::error(format!(
             "error: unknown workflow `{}`",
             audit::printable(name, 64)
@@ -132,7 +132,7 @@ pub async fn run(
     };
     let inputs = match check_inputs(wf, args.unwrap_or_default()) {
         Ok(i) => i,
-        Err(m) => return audit::refuse(gw, event, "error", None, &format!("error: {m}")),
+        Err(m) => return refuse(st, event, &format!("error: {m}")).into_outcome(),
     };
     // A step cannot be retried on its own through the client (a retry
     // would run the earlier steps again): questions go to the other
@@ -144,73 +144,88 @@ pub async fn run(
 
     let mut ctx = RunContext::new(&inputs);
     let mut ran: Vec<Ran> = Vec::new();
-    let mut stop: Option<Stop> = None;
+    let mut stop: Option<Stop_> = None;
     for (index, step) in wf.steps.iter().enumerate() {
-        let here = StepContext::new(&run_id, &step.id);
-        let finished = here
-            .scope(run_step(gw, &session, wf, index, &run_id, &ctx))
-            .await;
-        match finished {
-            Err(reason) => {
-                stop = Some(Stop {
-                    step: step.id.clone(),
-                    decision: here.decision().unwrap_or_else(|| "error".into()),
-                    reason,
-                });
-                break;
-            }
-            Ok(output) if !output.ok => {
-                let decision = match here.decision() {
-                    Some(d) if d != "allow" => d,
-                    _ => "error".into(),
+        let (decision, output) = match run_step(st, &session, wf, index, &run_id, &ctx).await {
+            Err(stopped) => {
+                let decision = if stopped.decision.is_empty() {
+                    "error".into()
+                } else {
+                    stopped.decision
                 };
-                stop = Some(Stop {
+                stop = Some(Stop_ {
                     step: step.id.clone(),
                     decision,
-                    reason: output.summary.clone(),
-                });
-                ran.push(Ran {
-                    id: step.id.clone(),
-                    call: step.call.describe(),
-                    output,
+                    reason: stopped.text,
                 });
                 break;
             }
-            Ok(output) => {
-                ctx.add_step(&step.id, &output.fields);
-                ran.push(Ran {
-                    id: step.id.clone(),
-                    call: step.call.describe(),
-                    output,
-                });
-            }
+            Ok(done) => done,
+        };
+        if !output.ok {
+            stop = Some(Stop_ {
+                step: step.id.clone(),
+                decision: match decision.as_str() {
+                    "" | "allow" => "error".into(),
+                    d => d.to_string(),
+                },
+                reason: output.summary.clone(),
+            });
+            ran.push(Ran {
+                id: step.id.clone(),
+                call: step.call.describe(),
+                output,
+            });
+            break;
         }
+        ctx.add_step(&step.id, &output.fields);
+        ran.push(Ran {
+            id: step.id.clone(),
+            call: step.call.describe(),
+            output,
+        });
     }
-    finish(gw, wf, event, &run_id, ran, stop)
+    finish(st, wf, event, &run_id, ran, stop)
 }
 
-/// Renders, confirms and calls step `index`. `Err` when the step stopped
-/// before it reached its handler (a template failed, the human said no);
-/// the handler's refusals are an output that is not `ok`.
+/// A refusal of the run itself (its inputs), recorded.
+fn refuse(st: &Stages, event: Event, message: &str) -> super::Stopped {
+    audit::stopped(
+        &st.audit,
+        &st.scrubber(),
+        event,
+        Instant::now(),
+        Stop::refused("error", message),
+    )
+}
+
+/// Renders, confirms and runs step `index` through the pipeline: the
+/// decision its call was recorded with, and its output. `Err` when the
+/// step stopped before its call was made (a template failed, the human
+/// said no to the step's own `confirm`, the rules refused the call).
 async fn run_step(
-    gw: &Gateway,
+    st: &Stages,
     session: &Session,
     wf: &Workflow,
     index: usize,
     run_id: &str,
     ctx: &RunContext,
-) -> Result<StepOutput, String> {
+) -> Result<(String, StepOutput), super::Stopped> {
     let step = &wf.steps[index];
-    let event = Event {
+    let started = Instant::now();
+    let mut event = Event {
         agent: session.agent.clone(),
         kind: "workflow".into(),
         target: wf.name.clone(),
         tool: Some(step.id.clone()),
+        run: Some(format!("{run_id}/{}", step.id)),
         ..Event::default()
     };
+    let stopped =
+        |event: Event, stop: Stop| audit::stopped(&st.audit, &st.scrubber(), event, started, stop);
     // The kill switch, between steps too.
-    if let Some(o) = approval::locked(gw, event.clone()) {
-        return Err(o.text);
+    if let Some(stop) = approval::locked(&st.desk.approvals) {
+        return Err(stopped(event, stop));
     }
     let args = match render_call(&step.call, &ctx.value()) {
         Ok(a) => a,
@@ -219,81 +234,76 @@ async fn run_step(
                 "error: step `{}`: the template at workflows.{}.steps[{index}].{} failed: {}",
                 step.id, wf.name, e.at, e.message
             );
-            return Err(audit::refuse(gw, event, "error", None, &message).text);
+            return Err(stopped(event, Stop::refused("error", message)));
         }
     };
-    if step.confirm && rules_would_allow(gw, &step.call, &args) {
-        let ask = step_question(gw, session, wf, index, run_id, &args);
-        let target = GrantTarget::Workflow { workflow: &wf.name };
-        match approval::confirm(gw, session, target, ask, &event).await {
-            Ok(_) => {}
-            Err(held) => return Err(held.into_outcome().text),
+    let call = Call {
+        session: session.clone(),
+        name: match &step.call {
+            StepCall::Tool { server, tool, .. } => crate::upstream::exposed_name(server, tool),
+            _ => String::new(),
+        },
+        args: Some(args),
+        run: event.run.clone(),
+    };
+    if step.confirm && rules_would_allow(st, &step.call, &call).await {
+        let ask = step_question(st, session, wf, index, run_id, call.args.as_ref());
+        let target = Target::Workflow { workflow: &wf.name };
+        let verdict = policy::decide(st, session, Rules::Fixed(Action::Confirm), &target);
+        if let Err(stop) =
+            approval::confirm(st, &call, Some(target), verdict.grant, ask, &mut event).await
+        {
+            return Err(stopped(event, stop));
         }
     }
     Ok(match &step.call {
-        StepCall::Http { .. } => result::of_http(&http::handle(gw, session, Some(args)).await),
-        StepCall::Tool { server, tool, .. } => {
-            result::of_tool(&tool::handle(gw, session, server, tool, Some(args)).await)
-        }
-        StepCall::Command { .. } => {
-            result::of_command(&command::handle(gw, session, Some(args)).await)
-        }
+        StepCall::Http { .. } => decided(run::<Http>(st, &call).await, |r| {
+            result::of_http(r.as_ref().unwrap_or_else(|o| o))
+        }),
+        StepCall::Tool { .. } => decided(run::<UpstreamTool>(st, &call).await, result::of_tool),
+        StepCall::Command { .. } => decided(run::<RunCommand>(st, &call).await, |r| {
+            result::of_command(r.as_ref().unwrap_or_else(|o| o))
+        }),
     })
 }
 
+/// A step's call as it ended: its recorded decision and its output.
+fn decided<A>(
+    answer: Result<A, super::Stopped>,
+    of: fn(&Result<A, ToolOutcome>) -> StepOutput,
+) -> (String, StepOutput) {
+    match answer {
+        Ok(a) => ("allow".into(), of(&Ok(a))),
+        Err(s) => (s.decision.clone(), of(&Err(s.into_outcome()))),
+    }
+}
+
 /// Whether the rules let this call through without a human: then the
-/// step's own `confirm` must ask. Where they say `confirm`, the handler
+/// step's own `confirm` must ask. Where they say `confirm`, the pipeline
 /// asks; where they deny (or the call cannot be routed), nobody is asked
-/// and the handler refuses. The same pure functions as the handlers, on
-/// the same arguments.
-fn rules_would_allow(gw: &Gateway, call: &StepCall, args: &Map<String, Value>) -> bool {
-    let action = match call {
-        StepCall::Http { .. } => {
-            let Ok(target) = route::route_http(gw, Some(args.clone())) else {
-                return false;
-            };
-            let Some(svc) = gw.services().get(&target.service) else {
-                return false;
-            };
-            evaluate_http(&svc.service.rules, &target.method, &target.path)
-                .decision
-                .action
-        }
-        StepCall::Tool { server, tool, .. } => match gw.servers().get(server) {
-            Some(rt) => evaluate_tool(&rt.server.tools, tool).decision.action,
-            None => return false,
-        },
-        StepCall::Command { command, .. } => {
-            let argv: Vec<String> = args
-                .get("args")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            match gw.commands().get(command) {
-                Some(rt) => evaluate_command(&rt.command.rules, &argv).decision.action,
-                None => return false,
-            }
-        }
-    };
-    action == Action::Allow
+/// and the pipeline refuses.
+async fn rules_would_allow(st: &Stages, step: &StepCall, call: &Call) -> bool {
+    match step {
+        StepCall::Http { .. } => would_allow::<Http>(st, call).await,
+        StepCall::Tool { .. } => would_allow::<UpstreamTool>(st, call).await,
+        StepCall::Command { .. } => would_allow::<RunCommand>(st, call).await,
+    }
 }
 
 /// The question for a step's own `confirm`. "Allow for a while" grants the
 /// workflow's step confirmations (never its rules' `confirm`s, which ask
 /// on their own scope).
 fn step_question(
-    gw: &Gateway,
+    st: &Stages,
     session: &Session,
     wf: &Workflow,
     index: usize,
     run_id: &str,
-    args: &Map<String, Value>,
+    args: Option<&Map<String, Value>>,
 ) -> Ask {
     let step = &wf.steps[index];
+    let empty = Map::new();
+    let args = args.unwrap_or(&empty);
     let what = match &step.call {
         StepCall::Http {
             service, method, ..
@@ -312,7 +322,8 @@ fn step_question(
             format!("command {command} {}", argv.join(" "))
         }
     };
-    let (what, _) = redact::scrub_text(gw, &what);
+    let scrubber = st.scrubber();
+    let (what, _) = scrubber.scrub_str(&what);
     let shown = Value::Object(args.clone());
     let rendered = serde_json::to_vec(&shown).unwrap_or_default();
     Ask {
@@ -331,7 +342,7 @@ fn step_question(
             "workflows.{}.steps[{index}] confirm = true",
             wf.name
         )),
-        preview: approval::preview(gw, &shown),
+        preview: approval::preview(&scrubber, &shown),
         reason: None,
         scope: GrantScope::Workflow {
             workflow: wf.name.clone(),
@@ -392,12 +403,12 @@ fn input_list(wf: &Workflow) -> String {
 
 /// Records the run and builds the report.
 fn finish(
-    gw: &Gateway,
+    st: &Stages,
     wf: &Workflow,
     mut event: Event,
     run_id: &str,
     ran: Vec<Ran>,
-    stop: Option<Stop>,
+    stop: Option<Stop_>,
 ) -> ToolOutcome {
     let not_run: Vec<&str> = match &stop {
         None => Vec::new(),
@@ -462,15 +473,16 @@ fn finish(
         .as_ref()
         .map_or_else(|| "allow".to_string(), |s| s.decision.clone());
     if let Some(s) = &stop {
-        let (reason, n) =
-            redact::scrub_text(gw, &format!("stopped at step `{}`: {}", s.step, s.reason));
+        let (reason, n) = st
+            .scrubber()
+            .scrub_str(&format!("stopped at step `{}`: {}", s.step, s.reason));
         event.redactions = n as u64;
         event.error = Some(audit::printable(&reason, 512));
     }
-    if audit::record(gw, event).is_err() {
+    if audit::record(&st.audit, event).is_err() {
         return ToolOutcome::error(audit::AUDIT_FAILED);
     }
-    let (text, _) = redact::scrub_text(gw, &text);
+    let (text, _) = st.scrubber().scrub_str(&text);
     let mut outcome = ToolOutcome::ok(text, Some(structured));
     outcome.is_error = stop.is_some();
     outcome

@@ -43,7 +43,9 @@ fn no_match_is_default_deny() {
                 action: Deny,
                 rule: None
             },
-            rates: vec![]
+            rates: vec![],
+            budgets: vec![],
+            grant: None,
         }
     );
     let v = evaluate_tool(&github(), "push_files");

@@ -8,6 +8,7 @@
 mod argv_pattern;
 mod evaluate;
 mod evaluate_command;
+mod evaluate_target;
 mod evaluate_tool;
 mod limiter;
 mod method;

@@ -13,9 +13,8 @@ use keyward_connectors::mcp::{HttpSpec, StdioSpec, UpstreamEvents, UpstreamSpec}
 use keyward_redact::Scrubber;
 use keyward_vault::{EnvSource, SecretValue};
 
-use super::inject::Lookup;
+use super::{Live, Lookup};
 use crate::GatewayError;
-use crate::live::Live;
 use crate::upstream::{Catalog, CommandRuntime, ListChanged, LiveUpstream, ServerRuntime};
 
 /// The only parts of keyward's environment a child sees. Everything else —
@@ -39,7 +38,7 @@ pub fn inherited(env: &dyn EnvSource) -> Vec<(String, String)> {
 }
 
 /// Resolved upstreams. Their secret values are looked up again (and a
-/// server restarted with them) when they change; see [`crate::live`].
+/// server restarted with them) when they change; see [`super::refresh`].
 pub struct Resolved {
     pub servers: BTreeMap<String, Arc<ServerRuntime>>,
     pub commands: BTreeMap<String, CommandRuntime>,

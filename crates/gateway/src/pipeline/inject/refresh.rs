@@ -9,10 +9,20 @@ use std::time::{Duration, Instant, SystemTime};
 use keyward_redact::Generations;
 use keyward_vault::{OpenBao, Resolver, SecretRef, SecretValue, Vault};
 
-use super::Secrets;
+use keyward_redact::Scrubber;
+
 use super::cache::{Applied, RefCache, Refresh};
-use crate::pipeline::{inject, inject_upstreams};
-use crate::{Gateway, GatewayError};
+use super::{Live, Secrets, credentials, upstreams};
+use crate::GatewayError;
+use crate::pipeline::route::Tables;
+
+/// Where a refresh installs what it found: the live secrets, the stderr
+/// scrubber, and the servers to restart (from the tables).
+pub(crate) struct Install<'a> {
+    pub(crate) tables: &'a Tables,
+    pub(crate) secrets: &'a Live<Secrets>,
+    pub(crate) stderr: &'a Live<Scrubber>,
+}
 
 /// What a forced refetch found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,13 +129,13 @@ impl Refresher {
     }
 
     /// The periodic check (blocking).
-    pub(crate) fn tick(&self, gw: &Gateway) {
-        self.run(gw, &[]);
+    pub(crate) fn tick(&self, to: Install<'_>) {
+        self.run(to, &[]);
     }
 
     /// Fetches `refs` again now, whatever the cache says (blocking).
     /// Each reference at most once per [`FORCE_EVERY`].
-    pub(crate) fn force(&self, gw: &Gateway, refs: &[SecretRef]) -> Refetch {
+    pub(crate) fn force(&self, to: Install<'_>, refs: &[SecretRef]) -> Refetch {
         let refs: Vec<SecretRef> = {
             let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
@@ -144,10 +154,10 @@ impl Refresher {
         if refs.is_empty() {
             return Refetch::Skipped;
         }
-        self.run(gw, &refs)
+        self.run(to, &refs)
     }
 
-    fn run(&self, gw: &Gateway, force: &[SecretRef]) -> Refetch {
+    fn run(&self, to: Install<'_>, force: &[SecretRef]) -> Refetch {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let force_vault = force.iter().any(|r| matches!(r, SecretRef::Vault(_)));
@@ -183,7 +193,7 @@ impl Refresher {
             }
         }
         if changed || vault_changed {
-            install(gw, &mut st, changed);
+            install(&to, &mut st, changed);
         }
         forced
     }
@@ -222,7 +232,7 @@ fn check_vault(st: &mut State, force: bool) -> bool {
 /// injected values changed is replaced (it restarts on its next call).
 /// Nothing is installed when no reference changed (`refs_changed`) and
 /// the vault holds the same values as before.
-fn install(gw: &Gateway, st: &mut State, refs_changed: bool) {
+fn install(to: &Install<'_>, st: &mut State, refs_changed: bool) {
     let State {
         vault,
         cache,
@@ -241,20 +251,21 @@ fn install(gw: &Gateway, st: &mut State, refs_changed: bool) {
             })
     };
     let built = (|| {
-        let credentials = inject::credentials(gw.services(), &mut lookup)?;
-        let command_env = gw
-            .commands()
+        let credentials = credentials::credentials(&to.tables.services, &mut lookup)?;
+        let command_env = to
+            .tables
+            .commands
             .iter()
             .map(|(name, rt)| {
-                inject_upstreams::command_values(name, &rt.command, &mut lookup)
-                    .map(|v| (name.clone(), v))
+                upstreams::command_values(name, &rt.command, &mut lookup).map(|v| (name.clone(), v))
             })
             .collect::<Result<_, GatewayError>>()?;
-        let servers = gw
-            .servers()
+        let servers = to
+            .tables
+            .servers
             .iter()
             .map(|(name, rt)| {
-                inject_upstreams::server_values(&rt.server, &mut lookup).map(|v| (name.clone(), v))
+                upstreams::server_values(&rt.server, &mut lookup).map(|v| (name.clone(), v))
             })
             .collect::<Result<Vec<_>, GatewayError>>()?;
         Ok::<_, GatewayError>((credentials, command_env, servers))
@@ -270,24 +281,26 @@ fn install(gw: &Gateway, st: &mut State, refs_changed: bool) {
         .as_ref()
         .map(|o| o.credential_values())
         .unwrap_or_default();
-    let set = inject::scrub_set(vault.as_ref(), cache.values(), &credentials, &backend);
+    let set = credentials::scrub_set(vault.as_ref(), cache.values(), &credentials, &backend);
     if !generations.advance(set) && !refs_changed {
         return;
     }
     *generation += 1;
-    gw.install_secrets(Secrets {
+    let scrubber = generations.scrubber();
+    to.stderr.store(scrubber.clone());
+    drop(to.secrets.store(Secrets {
         generation: *generation,
         credentials,
         command_env,
-        scrubber: generations.scrubber(),
-    });
+        scrubber,
+    }));
     tracing::info!(generation = *generation, "secrets reloaded");
     for (name, values) in servers {
-        if let Some(rt) = gw.servers().get(&name)
+        if let Some(rt) = to.tables.servers.get(&name)
             && rt.upstream.replace_values(values)
         {
             rt.stale.store(true, std::sync::atomic::Ordering::SeqCst);
-            gw.list_changed().notify();
+            to.tables.list_changed.notify();
         }
     }
 }

@@ -1,8 +1,8 @@
-//! The only stage that touches plaintext secrets: it turns each service's
-//! reference into a [`Credential`] (at start-up, so a missing secret is an
-//! error before the first call, naming the reference; then again whenever
-//! the value behind the reference changed, see [`crate::live`]). The same
-//! values seed the scrubber.
+//! Each service's reference into the HTTP credential it carries (at
+//! start-up, so a missing secret is an error before the first call, naming
+//! the reference; then again whenever the value behind the reference
+//! changed, see [`super::refresh`]); and the scrubber's set of every value
+//! keyward holds.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,8 @@ use keyward_connectors::http::Credential;
 use keyward_redact::SecretSet;
 use keyward_vault::{SecretRef, SecretValue, Vault};
 
-use crate::{GatewayError, ServiceRuntime};
+use crate::GatewayError;
+use crate::pipeline::route::ServiceRuntime;
 
 /// Where a reference's value comes from: resolved afresh at start-up, read
 /// from the cache of last good values afterwards. `where_` names the place
