@@ -101,7 +101,7 @@ impl Approved {
     /// Marks the call's audit record with how it was approved.
     pub fn mark(&self, event: &mut Event) {
         event.approval = self.approval.clone();
-        event.channel = Some(self.channel.clone());
+        event.channel = Some(self.channel.as_str().into());
     }
 }
 
@@ -228,7 +228,7 @@ pub async fn ask_human(
     let deny = |event: &Event, r: &Resolution, id: Option<&str>, message: String| {
         let mut event = event.clone();
         event.approval = id.map(str::to_string);
-        event.channel = Some(r.channel.as_str().to_string());
+        event.channel = Some(r.channel.into());
         Held::Denied(audit::refuse(gw, event, "deny", rule.clone(), &message))
     };
 
@@ -472,9 +472,9 @@ fn record_answer(gw: &Gateway, q: &Question, r: &Resolution) {
         agent: q.agent.clone(),
         kind: "approval".into(),
         target: q.target.clone(),
-        decision,
+        decision: decision.into(),
         approval: Some(q.id.clone()),
-        channel: Some(r.channel.as_str().to_string()),
+        channel: Some(r.channel.into()),
         run: r.run.clone(),
         ..Event::default()
     };

@@ -460,7 +460,8 @@ fn finish(
 
     event.decision = stop
         .as_ref()
-        .map_or_else(|| "allow".to_string(), |s| s.decision.clone());
+        .map_or_else(|| "allow".to_string(), |s| s.decision.clone())
+        .into();
     if let Some(s) = &stop {
         let (reason, n) =
             redact::scrub_text(gw, &format!("stopped at step `{}`: {}", s.step, s.reason));

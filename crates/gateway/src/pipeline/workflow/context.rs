@@ -65,7 +65,8 @@ pub(crate) fn observe(event: &mut Event) {
             event.run = Some(step.run.clone());
         }
         if event.kind != "approval" {
-            *step.decision.lock().unwrap_or_else(|p| p.into_inner()) = Some(event.decision.clone());
+            *step.decision.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(event.decision.to_string());
         }
     });
 }
