@@ -175,8 +175,9 @@ words! {
         Resource = "resource",
         /// A get of an upstream MCP server's prompt.
         Prompt = "prompt",
-        /// A `run_workflow` run; each step's call has its own record, with
-        /// `run` set.
+        /// A `run_workflow` run: `allow` when every step ran, else the
+        /// decision of the step that stopped it. Each step's call has its
+        /// own record, with `run` set.
         Workflow = "workflow",
         /// A `request_access` call.
         Access = "access",
@@ -230,17 +231,18 @@ words! {
     /// human did.
     #[derive(Clone, Debug, PartialEq, Eq, Hash)]
     pub enum Decision {
-        /// The call was made (the policy allowed it, or a human or a grant
-        /// approved it); `status` says how it went.
+        /// The call was let through (by the policy, a human or a grant)
+        /// and made; `status` says how it went, `error` why it failed on
+        /// the way if it did. A workflow run that completed.
         Allow = "allow",
         /// Refused: by a rule, by a human's answer, by the timeout or the
         /// lock (`channel` says which), or a config approval refused.
         Deny = "deny",
         /// Refused by a rule's rate limit.
         RateLimited = "rate_limited",
-        /// Not made, or failed inside keyward (bad arguments, a secret or
-        /// program that could not be resolved, an upstream that failed);
-        /// `error` says why.
+        /// Stopped before the upstream by something other than a rule: an
+        /// unknown service, server or tool, invalid arguments, a secret or
+        /// program that could not be resolved; `error` says what.
         Error = "error",
         /// An approval question was asked (kind `approval`).
         Asked = "asked",
