@@ -9,6 +9,29 @@
 //! omitted). Agent-supplied strings are JSON-escaped, so they cannot start a
 //! new line.
 //!
+//! # What the fields say
+//!
+//! `kind`, `decision` and `channel` are a fixed vocabulary ([`Kind`],
+//! [`Decision`], [`Channel`]), written as plain strings:
+//!
+//! - `kind`: `http`, `tool`, `command`, `resource`, `prompt`, `workflow`,
+//!   `access` (a call the agent made), `approval` (a question asked or
+//!   answered), `admin` (the human acting on keyward: lock, unlock,
+//!   revoke, dashboard log-in), `config` (keyward.toml pending, approved,
+//!   or an approval refused).
+//! - `decision`: for a call `allow`, `deny`, `rate_limited`, `error`; for
+//!   an approval `asked`, then `deny` or `allow once`, `allow for the
+//!   session`, `allow for 5m`, each followed by ` (grant ID)` when the
+//!   answer created a grant; for `admin` `lock`, `unlock`,
+//!   `wrong_passphrase`, `revoke`, `revoke grant ID`, `revoke all (N
+//!   grant(s))`, `login`, `login_failed`, `logout`; for `config`
+//!   `pending`, `approved`, `deny`.
+//! - `channel` (approvals): `elicitation`, `dashboard`, `cli`, `timeout`,
+//!   `lock`, `replay`, or `grant ID` when a grant let the call through.
+//!
+//! A reader must accept other strings too (a newer keyward may add
+//! words): they parse as `Other` and are written back unchanged.
+//!
 //! # Hash definition
 //!
 //! `hash` is the lowercase hex SHA-256 of the line's own bytes with the
@@ -63,6 +86,7 @@
 //! other strings before calling `append`.
 
 mod error;
+mod fields;
 mod head;
 mod log;
 mod read;
@@ -71,6 +95,7 @@ pub mod shown;
 mod tail;
 
 pub use error::{AuditError, HeadProblem, Problem, VerifyError};
+pub use fields::{Allowance, Channel, Decision, Kind};
 pub use log::AuditLog;
 pub use read::{VerifyReport, read_last, read_records, verify};
 pub use record::{Event, GENESIS_PREV, Record};

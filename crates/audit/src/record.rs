@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Problem, describe_json_error};
+use crate::fields::{Channel, Decision, Kind};
 
 /// `prev` of the first record: 64 zeros.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -17,8 +18,10 @@ pub const GENESIS_PREV: &str = "000000000000000000000000000000000000000000000000
 pub struct Event {
     /// From the MCP clientInfo, e.g. "claude-code 1.2.3".
     pub agent: String,
-    /// "http" now; "tool", "command", "admin" later.
-    pub kind: String,
+    /// What kind of call or act: `http`, `tool`, `command`, `resource`,
+    /// `prompt`, `workflow`, `access`, `approval`, `admin` or `config`
+    /// (see [`Kind`]).
+    pub kind: Kind,
     /// Service name (or server/command).
     pub target: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -32,8 +35,11 @@ pub struct Event {
     /// and capped by the gateway).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub args: Option<String>,
-    /// "allow" | "deny" | "confirm" | "rate_limited" | "error".
-    pub decision: String,
+    /// What was decided: for a call `allow`, `deny`, `rate_limited` or
+    /// `error`; for an approval `asked`, `deny`, or a yes such as
+    /// `allow for 5m (grant ID)`; for `admin` and `config` what the human
+    /// did (see [`Decision`]).
+    pub decision: Decision,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub rule: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -55,13 +61,16 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
     /// The approval this record belongs to: the question asked for a
-    /// `confirm` rule, its answer, and the call it let through share it.
+    /// `confirm` rule (or a `request_access`), its answer, and the call it
+    /// let through share it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub approval: Option<String>,
-    /// Who answered an approval, and how: "elicitation", "dashboard",
-    /// "cli", "timeout", "lock", or "grant <id>" when a grant covered it.
+    /// Who answered an approval, and how: `elicitation`, `dashboard`,
+    /// `cli`, `timeout`, `lock`, `replay`, or `grant ID` when a grant
+    /// covered the call (see [`Channel`]). Also on the dashboard's own
+    /// `admin` records (`dashboard`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub channel: Option<String>,
+    pub channel: Option<Channel>,
     /// The workflow run this call was a step of (`RUN_ID/STEP_ID`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub run: Option<String>,
@@ -168,16 +177,37 @@ mod tests {
     fn event() -> Event {
         Event {
             agent: "claude-code 1.2.3".into(),
-            kind: "http".into(),
+            kind: Kind::Http,
             target: "github".into(),
             method: Some("GET".into()),
             path: Some("/repos/a/b\n\"x\"\u{2028}é".into()),
-            decision: "allow".into(),
+            decision: Decision::Allow,
             status: Some(200),
             latency_us: Some(1234),
             redactions: 2,
             ..Event::default()
         }
+    }
+
+    /// The gateway builds events from strings (`"http".into()`, a
+    /// `&'static str` decision, a `String` channel): those forms keep
+    /// building the typed fields, as the words they spell.
+    #[test]
+    fn events_still_build_from_the_strings_writers_use() {
+        let denial: &'static str = "rate_limited";
+        let channel = format!("grant {}", "g-1");
+        let e = Event {
+            kind: "approval".into(),
+            decision: denial.into(),
+            channel: Some(channel.into()),
+            ..Event::default()
+        };
+        assert_eq!(e.kind, Kind::Approval);
+        assert_eq!(e.decision, Decision::RateLimited);
+        assert_eq!(e.channel, Some(Channel::Grant("g-1".into())));
+        let mut e = e;
+        e.decision = "allow for 5m (grant g-1)".to_string().into();
+        assert_eq!(e.decision.to_string(), "allow for 5m (grant g-1)");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use keyward_audit::Decision;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
     GetPromptResponse, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
@@ -381,12 +382,12 @@ async fn passed_on<K: Kind>(st: &Stages, call: Call) -> Result<K::Answer, McpErr
     if let Some(s) = refuse_if_locked(st, &call.session, K::KIND, None) {
         return Err(McpError::invalid_request(s.text, None));
     }
-    run::<K>(st, &call)
-        .await
-        .map_err(|s| match s.decision.as_str() {
-            "deny" | "error" | "rate_limited" => McpError::invalid_params(s.text, None),
-            _ => McpError::internal_error(s.text, None),
-        })
+    run::<K>(st, &call).await.map_err(|s| match s.decision {
+        Some(Decision::Deny | Decision::Error | Decision::RateLimited) => {
+            McpError::invalid_params(s.text, None)
+        }
+        _ => McpError::internal_error(s.text, None),
+    })
 }
 
 fn not_started() -> McpError {

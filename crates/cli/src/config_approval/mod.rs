@@ -23,7 +23,7 @@ pub(crate) mod init;
 pub(crate) mod programs;
 pub(crate) mod store;
 
-use keyward_audit::{AuditLog, Event};
+use keyward_audit::{AuditLog, Decision, Event, Kind};
 use keyward_config::{Config, Paths};
 use keyward_vault::{SecretValue, Vault, VaultError};
 
@@ -141,9 +141,9 @@ impl Serving {
         eprintln!("keyward: {}", diff::printable(&notice));
         audit.append(Event {
             agent: "keyward serve".into(),
-            kind: "config".into(),
+            kind: Kind::Config,
             target: "keyward.toml".into(),
-            decision: "pending".into(),
+            decision: Decision::Pending,
             rule: Some(format!(
                 "serving approved sha256:{}",
                 store::short_hash(&self.approved.text)
@@ -179,9 +179,9 @@ pub(crate) fn record(
         .collect();
     audit.append(Event {
         agent: by.into(),
-        kind: "config".into(),
+        kind: Kind::Config,
         target: "keyward.toml".into(),
-        decision: "approved".into(),
+        decision: Decision::Approved,
         rule: Some(format!("sha256:{}", store::short_hash(text))),
         args: (!pinned.is_empty()).then(|| format!("programs: {}", pinned.join(" "))),
         ..Event::default()
@@ -206,9 +206,9 @@ pub(crate) fn record_refusal(paths: &Paths, by: &str) {
     if let Ok(audit) = AuditLog::open(&paths.audit_file()) {
         let _ = audit.append(Event {
             agent: by.into(),
-            kind: "config".into(),
+            kind: Kind::Config,
             target: "keyward.toml".into(),
-            decision: "deny".into(),
+            decision: Decision::Deny,
             error: Some("wrong passphrase: nothing approved".into()),
             ..Event::default()
         });

@@ -51,7 +51,7 @@ fn decisions(paths: &Paths) -> Vec<(String, String)> {
     read_records(&paths.audit_file())
         .unwrap()
         .into_iter()
-        .map(|r| (r.event.agent, r.event.decision))
+        .map(|r| (r.event.agent, r.event.decision.to_string()))
         .collect()
 }
 

@@ -91,6 +91,20 @@ impl Channel {
     }
 }
 
+/// The audit record's `channel` for an answer that came from `c`.
+impl From<Channel> for keyward_audit::Channel {
+    fn from(c: Channel) -> keyward_audit::Channel {
+        match c {
+            Channel::Elicitation => keyward_audit::Channel::Elicitation,
+            Channel::Dashboard => keyward_audit::Channel::Dashboard,
+            Channel::Cli => keyward_audit::Channel::Cli,
+            Channel::Timeout => keyward_audit::Channel::Timeout,
+            Channel::Lock => keyward_audit::Channel::Lock,
+            Channel::Replay => keyward_audit::Channel::Replay,
+        }
+    }
+}
+
 /// How a question was settled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resolution {
@@ -110,6 +124,23 @@ impl Resolution {
             channel,
             grant: None,
             run: None,
+        }
+    }
+
+    /// The answer as the audit record's `decision`: `deny`, or `allow
+    /// once`, `allow for the session`, `allow for 5m`, followed by
+    /// ` (grant ID)` when the answer created a grant.
+    pub fn decision(&self) -> keyward_audit::Decision {
+        use keyward_audit::{Allowance, Decision};
+        let allowance = match self.answer {
+            Answer::Deny => return Decision::Deny,
+            Answer::Once => Allowance::Once,
+            Answer::Session => Allowance::Session,
+            Answer::For(d) => Allowance::For(human_duration(d)),
+        };
+        Decision::Allowed {
+            allowance,
+            grant: self.grant.clone(),
         }
     }
 }
@@ -208,6 +239,59 @@ pub(crate) mod tests {
             Answer::For(Duration::from_secs(3600)).to_string(),
             "allow for 1h"
         );
+    }
+
+    /// The audit record of an answer is built from its text (`Answer`'s
+    /// `Display` and ` (grant ID)`): if that text drifted from the audit
+    /// vocabulary, answers would be logged as unknown decisions.
+    #[test]
+    fn every_answer_is_recorded_as_a_known_decision() {
+        use keyward_audit::Decision;
+        let answers = [
+            Answer::Deny,
+            Answer::Once,
+            Answer::Session,
+            Answer::For(Duration::from_secs(300)),
+            Answer::For(Duration::from_secs(90)),
+            Answer::For(Duration::from_secs(7200)),
+        ];
+        for answer in answers {
+            for grant in [None, Some("09525d9371260351".to_string())] {
+                if answer == Answer::Deny && grant.is_some() {
+                    continue;
+                }
+                let r = Resolution {
+                    answer,
+                    grant,
+                    ..Resolution::deny(Channel::Cli)
+                };
+                // As `pipeline::approval::record_answer` writes it.
+                let mut text = r.answer.to_string();
+                if let Some(g) = &r.grant {
+                    text.push_str(&format!(" (grant {g})"));
+                }
+                let parsed = Decision::from(text.as_str());
+                assert!(!matches!(parsed, Decision::Other(_)), "{text}");
+                assert_eq!(parsed, r.decision(), "{text}");
+                assert_eq!(r.decision().to_string(), text);
+            }
+        }
+    }
+
+    #[test]
+    fn every_channel_is_recorded_as_its_word() {
+        for c in [
+            Channel::Elicitation,
+            Channel::Dashboard,
+            Channel::Cli,
+            Channel::Timeout,
+            Channel::Lock,
+            Channel::Replay,
+        ] {
+            let audit = keyward_audit::Channel::from(c);
+            assert_eq!(audit.to_string(), c.as_str());
+            assert_eq!(audit, keyward_audit::Channel::from(c.as_str()));
+        }
     }
 
     /// A question whose texts hold hidden characters: as if escaping at

@@ -93,9 +93,9 @@ async fn human(gw: &Gateway, passphrase: Option<String>) -> Result<(), String> {
                 gw.audit(),
                 keyward_audit::Event {
                     agent: "control socket".into(),
-                    kind: "admin".into(),
+                    kind: keyward_audit::Kind::Admin,
                     target: "keyward".into(),
-                    decision: "wrong_passphrase".into(),
+                    decision: keyward_audit::Decision::WrongPassphrase,
                     ..keyward_audit::Event::default()
                 },
             );
@@ -165,9 +165,9 @@ async fn dispatch(gw: &Gateway, req: Request, marker: &Path) -> Reply {
                 gw.audit(),
                 keyward_audit::Event {
                     agent: "control socket".into(),
-                    kind: "admin".into(),
+                    kind: keyward_audit::Kind::Admin,
                     target: "keyward".into(),
-                    decision: "revoke".into(),
+                    decision: keyward_audit::Decision::Revoke,
                     rule: Some(if all {
                         "all grants".to_string()
                     } else {

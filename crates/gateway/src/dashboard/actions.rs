@@ -10,7 +10,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use keyward_audit::Event;
+use keyward_audit::{Decision, Event, Kind};
 use keyward_vault::SecretValue;
 
 use super::Dash;
@@ -137,7 +137,7 @@ pub(super) async fn login(
             // The check already paused before saying so; the attempt
             // counts as wrong when dropped.
             drop(attempt);
-            let _ = admin(gw, "dashboard", "login_failed");
+            let _ = admin(gw, "dashboard", Decision::LoginFailed);
             return login_failed(&dash, StatusCode::UNAUTHORIZED, WRONG);
         }
         Err(PassphraseError::Unavailable(e)) => {
@@ -148,7 +148,7 @@ pub(super) async fn login(
     }
     drop(passphrase);
     // A login that cannot be recorded does not happen.
-    if admin(gw, "dashboard", "login").is_err() {
+    if admin(gw, "dashboard", Decision::Login).is_err() {
         return login_failed(&dash, StatusCode::INTERNAL_SERVER_ERROR, UNAVAILABLE);
     }
     let (token, _) = match dash.inner.sessions.create() {
@@ -168,7 +168,7 @@ pub(super) async fn login(
 /// `POST /logout`.
 pub(super) async fn logout(State(dash): State<Dash>, action: Action) -> Response {
     dash.inner.sessions.end(&action.current);
-    let _ = admin(&dash.inner.gw, "dashboard", "logout");
+    let _ = admin(&dash.inner.gw, "dashboard", Decision::Logout);
     let mut resp = Redirect::to("/login").into_response();
     resp.headers_mut()
         .insert(header::SET_COOKIE, dash.clear_cookie());
@@ -206,12 +206,12 @@ pub(super) async fn revoke(State(dash): State<Dash>, action: Action) -> Response
     let approvals = gw.approvals();
     if action.fields.all.is_some() {
         let n = approvals.revoke_all();
-        let _ = admin(gw, "dashboard", &format!("revoke all ({n} grant(s))"));
+        let _ = admin(gw, "dashboard", Decision::RevokeAll(n));
         return back("revoked-all");
     }
     match action.fields.id.as_deref() {
         Some(id) if approvals.revoke(id) => {
-            let _ = admin(gw, "dashboard", &format!("revoke grant {id}"));
+            let _ = admin(gw, "dashboard", Decision::RevokeGrant(id.into()));
             back("revoked")
         }
         _ => back("no-grant"),
@@ -239,7 +239,7 @@ pub(super) async fn unlock(State(dash): State<Dash>, mut action: Action) -> Resp
     match check.verify(&passphrase).await {
         Ok(()) => {}
         Err(PassphraseError::Wrong | PassphraseError::Missing) => {
-            let _ = admin(gw, "dashboard", "wrong_passphrase");
+            let _ = admin(gw, "dashboard", Decision::WrongPassphrase);
             return back("wrong-passphrase");
         }
         Err(PassphraseError::Unavailable(e)) => {
@@ -257,15 +257,15 @@ pub(super) async fn unlock(State(dash): State<Dash>, mut action: Action) -> Resp
 }
 
 /// An audit record of something done on the dashboard.
-fn admin(gw: &Gateway, target: &str, decision: &str) -> Result<(), keyward_audit::AuditError> {
+fn admin(gw: &Gateway, target: &str, decision: Decision) -> Result<(), keyward_audit::AuditError> {
     crate::pipeline::audit::record(
         gw.audit(),
         Event {
             agent: "dashboard".into(),
-            kind: "admin".into(),
+            kind: Kind::Admin,
             target: target.into(),
-            decision: decision.into(),
-            channel: Some(Channel::Dashboard.as_str().into()),
+            decision,
+            channel: Some(Channel::Dashboard.into()),
             ..Event::default()
         },
     )

@@ -334,10 +334,15 @@ fn audit_section(s: &mut String, snap: &Snapshot) {
             ts = esc(&r.ts.to_string()),
             time = esc(&r.ts.strftime("%H:%M:%S UTC").to_string()),
             agent = text(&e.agent),
-            kind = text(&e.kind),
+            kind = text(e.kind.as_str()),
             target = text(&e.target),
-            decision = text(&e.decision),
-            via = text(e.channel.as_deref().unwrap_or("")),
+            decision = text(&e.decision.to_string()),
+            via = text(
+                &e.channel
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
         );
     }
     s.push_str("</tbody></table></section>");

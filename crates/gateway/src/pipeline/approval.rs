@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use keyward_audit::{AuditLog, Event};
+use keyward_audit::{AuditLog, Decision, Event};
 use keyward_policy::Target;
 use keyward_redact::Scrubber;
 use rmcp::RoleServer;
@@ -119,7 +119,7 @@ impl Approved {
     /// Marks the call's audit record with how it was approved.
     pub fn mark(&self, event: &mut Event) {
         event.approval = self.approval.clone();
-        event.channel = Some(self.channel.clone());
+        event.channel = Some(self.channel.as_str().into());
     }
 }
 
@@ -189,7 +189,7 @@ pub const LOCKED: &str =
 pub fn locked(approvals: &Approvals) -> Option<Stop> {
     approvals
         .is_locked()
-        .then(|| Stop::refused_by("deny", None, LOCKED))
+        .then(|| Stop::refused_by(Decision::Deny, None, LOCKED))
 }
 
 /// Holds the call described by `ask` until a human answers, or lets it
@@ -231,20 +231,20 @@ pub async fn confirm(
         Asked::Settled(id, r) => finish(desk, r.clone(), Some(&id), &what).map_err(|(lock, m)| {
             let r = lock.unwrap_or(r);
             rec.approval = Some(id);
-            rec.channel = Some(r.channel.as_str().to_string());
-            Stop::refused_by("deny", rule, m)
+            rec.channel = Some(r.channel.into());
+            Stop::refused_by(Decision::Deny, rule, m)
         }),
         Asked::Stopped(stop) => {
             if let Stop::Refused { .. } = &stop {
-                rec.channel = Some(Channel::Lock.as_str().to_string());
+                rec.channel = Some(Channel::Lock.into());
             }
             Err(stop)
         }
         Asked::Replayed(id) => {
             rec.approval = Some(id);
-            rec.channel = Some(Channel::Replay.as_str().to_string());
+            rec.channel = Some(Channel::Replay.into());
             Err(Stop::refused_by(
-                "deny",
+                Decision::Deny,
                 rule,
                 "denied: the answer to this confirmation was already used by another call",
             ))
@@ -313,7 +313,7 @@ async fn ask_anew(desk: &Desk, call: &Call, asker: &Asker, ask: Ask) -> Asked {
     let asked_rule = ask.rule.clone();
     let Ok(mut asked) = desk.approvals.ask_in_run(ask, call.run.clone()) else {
         return Asked::Stopped(Stop::refused(
-            "deny",
+            Decision::Deny,
             "denied: keyward is locked by the user",
         ));
     };
@@ -334,7 +334,7 @@ async fn ask_anew(desk: &Desk, call: &Call, asker: &Asker, ask: Ask) -> Asked {
             Ok(r) => {
                 let mut requests = InputRequests::new();
                 requests.insert(elicit::INPUT_KEY.to_string(), InputRequest::Elicitation(r));
-                let mut held = Stopped::new("", "denied: this call needs a human's confirmation");
+                let mut held = Stopped::new(None, "denied: this call needs a human's confirmation");
                 held.input_required = Some(InputRequiredResult::new(Some(requests), Some(id)));
                 return Asked::Stopped(Stop::Recorded(Box::new(held)));
             }
@@ -495,9 +495,9 @@ fn record_answer(desk: &Desk, q: &Question, r: &Resolution) {
         agent: q.agent.clone(),
         kind: "approval".into(),
         target: q.target.clone(),
-        decision,
+        decision: decision.into(),
         approval: Some(q.id.clone()),
-        channel: Some(r.channel.as_str().to_string()),
+        channel: Some(r.channel.into()),
         run: r.run.clone(),
         ..Event::default()
     };

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use keyward_audit::{AuditError, AuditLog, Event};
+use keyward_audit::{AuditError, AuditLog, Decision, Event};
 use keyward_redact::Scrubber;
 
 use super::{Stop, Stopped};
@@ -53,20 +53,20 @@ pub fn stopped(
 ) -> Stopped {
     let message = match stop {
         Stop::Recorded(s) => return *s,
-        Stop::AuditFailed => return Stopped::new("", AUDIT_FAILED),
+        Stop::AuditFailed => return Stopped::new(None, AUDIT_FAILED),
         Stop::Refused {
             decision,
             message,
             rule,
         } => {
-            event.decision = decision.into();
+            event.decision = decision;
             if let Some(rule) = rule {
                 event.rule = rule;
             }
             message
         }
         Stop::Failed { error, received } => {
-            event.decision = "allow".into();
+            event.decision = Decision::Allow;
             event.latency_us = Some(started.elapsed().as_micros() as u64);
             event.bytes_received = Some(received);
             format!("error: {error}")
@@ -77,9 +77,9 @@ pub fn stopped(
     event.error = Some(printable(&message, ERROR_CHARS));
     let decision = event.decision.clone();
     if record(log, event).is_err() {
-        return Stopped::new("", AUDIT_FAILED);
+        return Stopped::new(None, AUDIT_FAILED);
     }
-    Stopped::new(&decision, message)
+    Stopped::new(Some(decision), message)
 }
 
 /// How much of an error message the audit record keeps.

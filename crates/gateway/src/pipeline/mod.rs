@@ -34,7 +34,7 @@ mod stages;
 
 use std::time::Instant;
 
-use keyward_audit::Event;
+use keyward_audit::{Decision, Event};
 use keyward_policy::Action;
 use serde_json::{Map, Value};
 
@@ -109,7 +109,7 @@ async fn walk<K: Kind>(
     rec.rule = verdict.decision.rule.as_ref().map(|r| r.text.clone());
     if verdict.decision.action == Action::Deny {
         let message = verdict.decision.explain(&K::describe(&routed));
-        return Err(Stop::refused("deny", message));
+        return Err(Stop::refused(Decision::Deny, message));
     }
     K::admit(st, &routed).await?;
     policy::spend(&st.limiter, &call.session.agent, &verdict.budgets)?;
@@ -125,7 +125,7 @@ async fn walk<K: Kind>(
         }
         _ => None,
     };
-    rec.decision = "allow".into();
+    rec.decision = Decision::Allow;
 
     // audit, ahead: a call that could not be recorded is not made.
     audit::ready(&st.audit)?;

@@ -2,6 +2,7 @@
 //! keyward's own tools, the upstream's result for the others), or a
 //! [`Stop`] on the way, which the audit stage turns into [`Stopped`].
 
+use keyward_audit::Decision;
 use rmcp::model::InputRequiredResult;
 use serde_json::Value;
 
@@ -41,7 +42,7 @@ pub enum Stop {
     /// Not made: `decision` is `deny`, `error` or `rate_limited`. The rule
     /// already in the record stays, unless `rule` replaces it.
     Refused {
-        decision: &'static str,
+        decision: Decision,
         message: String,
         rule: Option<Option<String>>,
     },
@@ -55,7 +56,7 @@ pub enum Stop {
 }
 
 impl Stop {
-    pub fn refused(decision: &'static str, message: impl Into<String>) -> Stop {
+    pub fn refused(decision: Decision, message: impl Into<String>) -> Stop {
         Stop::Refused {
             decision,
             message: message.into(),
@@ -66,7 +67,7 @@ impl Stop {
     /// Refused, naming `rule` (or none) as the reason instead of the rule
     /// that decided.
     pub fn refused_by(
-        decision: &'static str,
+        decision: Decision,
         rule: Option<String>,
         message: impl Into<String>,
     ) -> Stop {
@@ -89,8 +90,8 @@ impl Stop {
 #[derive(Clone, Debug)]
 pub struct Stopped {
     /// The record's decision: `deny`, `error`, `rate_limited`, or `allow`
-    /// for an allowed call that failed; empty when it was not recorded.
-    pub decision: String,
+    /// for an allowed call that failed; `None` when nothing was recorded.
+    pub decision: Option<Decision>,
     /// Scrubbed, for the agent.
     pub text: String,
     /// Set instead of a refusal when the call waits for a human's answer
@@ -99,9 +100,9 @@ pub struct Stopped {
 }
 
 impl Stopped {
-    pub fn new(decision: &str, text: impl Into<String>) -> Stopped {
+    pub fn new(decision: Option<Decision>, text: impl Into<String>) -> Stopped {
         Stopped {
-            decision: decision.to_string(),
+            decision,
             text: text.into(),
             input_required: None,
         }

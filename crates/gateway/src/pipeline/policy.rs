@@ -2,6 +2,7 @@
 //! call, against the grants in force; then the rate budgets the decision
 //! names. No IO here.
 
+use keyward_audit::Decision;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use keyward_policy::{Budget, Caller, RateLimiter, Rules, Target, Verdict, evaluate};
@@ -32,7 +33,7 @@ pub fn spend(limiter: &Limiter, agent: &str, budgets: &[Budget]) -> Result<(), S
                 b.label,
                 retry.0.as_secs_f64()
             );
-            return Err(Stop::refused("rate_limited", message));
+            return Err(Stop::refused(Decision::RateLimited, message));
         }
     }
     Ok(())

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use std::time::Instant;
 
-use keyward_audit::Event;
+use keyward_audit::{Decision, Event};
 use keyward_config::{InputKind, StepCall, Workflow};
 use keyward_policy::{Action, GrantScope, Rules, Target};
 use rmcp::model::{Tool, ToolAnnotations};
@@ -105,7 +105,7 @@ struct Ran {
 /// Why the run stopped early.
 struct Stop_ {
     step: String,
-    decision: String,
+    decision: Decision,
     reason: String,
 }
 
@@ -148,14 +148,9 @@ pub async fn run_workflow(
     for (index, step) in wf.steps.iter().enumerate() {
         let (decision, output) = match run_step(st, &session, wf, index, &run_id, &ctx).await {
             Err(stopped) => {
-                let decision = if stopped.decision.is_empty() {
-                    "error".into()
-                } else {
-                    stopped.decision
-                };
                 stop = Some(Stop_ {
                     step: step.id.clone(),
-                    decision,
+                    decision: stopped.decision.unwrap_or(Decision::Error),
                     reason: stopped.text,
                 });
                 break;
@@ -165,9 +160,9 @@ pub async fn run_workflow(
         if !output.ok {
             stop = Some(Stop_ {
                 step: step.id.clone(),
-                decision: match decision.as_str() {
-                    "" | "allow" => "error".into(),
-                    d => d.to_string(),
+                decision: match decision {
+                    None | Some(Decision::Allow) => Decision::Error,
+                    Some(d) => d,
                 },
                 reason: output.summary.clone(),
             });
@@ -195,7 +190,7 @@ fn refuse(st: &Stages, event: Event, message: &str) -> super::Stopped {
         &st.scrubber(),
         event,
         Instant::now(),
-        Stop::refused("error", message),
+        Stop::refused(Decision::Error, message),
     )
 }
 
@@ -210,7 +205,7 @@ async fn run_step(
     index: usize,
     run_id: &str,
     ctx: &RunContext,
-) -> Result<(String, StepOutput), super::Stopped> {
+) -> Result<(Option<Decision>, StepOutput), super::Stopped> {
     let step = &wf.steps[index];
     let started = Instant::now();
     let mut event = Event {
@@ -234,7 +229,7 @@ async fn run_step(
                 "error: step `{}`: the template at workflows.{}.steps[{index}].{} failed: {}",
                 step.id, wf.name, e.at, e.message
             );
-            return Err(stopped(event, Stop::refused("error", message)));
+            return Err(stopped(event, Stop::refused(Decision::Error, message)));
         }
     };
     let call = Call {
@@ -271,9 +266,9 @@ async fn run_step(
 fn decided<A>(
     answer: Result<A, super::Stopped>,
     of: fn(&Result<A, ToolOutcome>) -> StepOutput,
-) -> (String, StepOutput) {
+) -> (Option<Decision>, StepOutput) {
     match answer {
-        Ok(a) => ("allow".into(), of(&Ok(a))),
+        Ok(a) => (Some(Decision::Allow), of(&Ok(a))),
         Err(s) => (s.decision.clone(), of(&Err(s.into_outcome()))),
     }
 }
@@ -455,7 +450,7 @@ fn finish(
         if !ran.iter().any(|r| r.id == s.step) {
             text.push_str(&format!("\n## {}: stopped\n{reason}\n", s.step));
         }
-        json!({ "step": s.step, "decision": s.decision, "reason": reason })
+        json!({ "step": s.step, "decision": s.decision.to_string(), "reason": reason })
     });
     if !not_run.is_empty() {
         text.push_str(&format!("\nnot run: {}\n", not_run.join(", ")));
@@ -471,7 +466,7 @@ fn finish(
 
     event.decision = stop
         .as_ref()
-        .map_or_else(|| "allow".to_string(), |s| s.decision.clone());
+        .map_or(Decision::Allow, |s| s.decision.clone());
     if let Some(s) = &stop {
         let (reason, n) = st
             .scrubber()

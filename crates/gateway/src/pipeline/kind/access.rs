@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use keyward_audit::Event;
+use keyward_audit::{Decision, Event};
 use keyward_config::Limits;
 use keyward_policy::{
     Action, GrantScope, Method, NamePattern, PathPattern, RuleRef, Rules, Target,
@@ -49,11 +49,12 @@ impl Kind for RequestAccess {
     type Answer = ToolOutcome;
 
     async fn route(st: &Stages, call: &Call, rec: &mut Event) -> Result<AccessCall, Stop> {
-        let args: AccessArgs =
-            serde_json::from_value(Value::Object(call.args.clone().unwrap_or_default()))
-                .map_err(|e| Stop::refused("error", format!("error: invalid arguments: {e}")))?;
+        let args: AccessArgs = serde_json::from_value(Value::Object(
+            call.args.clone().unwrap_or_default(),
+        ))
+        .map_err(|e| Stop::refused(Decision::Error, format!("error: invalid arguments: {e}")))?;
         let (scope, duration) = scope_of(&st.tables, &args)
-            .map_err(|m| Stop::refused("error", format!("error: {m}")))?;
+            .map_err(|m| Stop::refused(Decision::Error, format!("error: {m}")))?;
         let shown = scope.to_string();
         rec.target = audit::printable(&shown, 200);
         Ok(AccessCall {

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use keyward_audit::Event;
+use keyward_audit::{Decision, Event};
 use keyward_config::Limits;
 use keyward_connectors::exec::{ExecOutput, ExecSpec, run};
 use keyward_policy::{GrantScope, RuleRef, Rules, Target};
@@ -62,15 +62,16 @@ impl Kind for RunCommand {
     type Answer = ToolOutcome;
 
     async fn route(st: &Stages, call: &Call, rec: &mut Event) -> Result<CommandCall, Stop> {
-        let args: CommandArgs =
-            serde_json::from_value(Value::Object(call.args.clone().unwrap_or_default()))
-                .map_err(|e| Stop::refused("error", format!("error: invalid arguments: {e}")))?;
+        let args: CommandArgs = serde_json::from_value(Value::Object(
+            call.args.clone().unwrap_or_default(),
+        ))
+        .map_err(|e| Stop::refused(Decision::Error, format!("error: invalid arguments: {e}")))?;
         rec.target = audit::printable(&args.command, 64);
         rec.args = Some(audit::printable(&args.args.join(" "), 256));
         if !st.tables.commands.contains_key(&args.command) {
             let names: Vec<&str> = st.tables.commands.keys().map(String::as_str).collect();
             return Err(Stop::refused(
-                "error",
+                Decision::Error,
                 format!(
                     "error: unknown command `{}`; known commands: {}",
                     audit::printable(&args.command, 64),
@@ -85,7 +86,7 @@ impl Kind for RunCommand {
         let requested_cwd = match args.cwd.as_deref().map(PathBuf::from) {
             Some(p) if !p.is_absolute() => {
                 return Err(Stop::refused(
-                    "error",
+                    Decision::Error,
                     "error: `cwd` must be an absolute path",
                 ));
             }
@@ -131,7 +132,11 @@ impl Kind for RunCommand {
         let rt = runtime(&st.tables, c)?;
         if let Err(msg) = sandbox::cwd(&rt.command, c.requested_cwd.as_deref()) {
             let rule = Some(format!("commands.{}.cwd", rt.command.name));
-            return Err(Stop::refused_by("deny", rule, format!("denied: {msg}")));
+            return Err(Stop::refused_by(
+                Decision::Deny,
+                rule,
+                format!("denied: {msg}"),
+            ));
         }
         program(st, rt).map(|_| ())
     }
@@ -165,7 +170,7 @@ impl Kind for RunCommand {
         let rt = runtime(&st.tables, c)?;
         let program = program(st, rt)?;
         let (cwd, ceiling) = sandbox::cwd(&rt.command, c.requested_cwd.as_deref())
-            .map_err(|msg| Stop::refused("deny", format!("denied: {msg}")))?;
+            .map_err(|msg| Stop::refused(Decision::Deny, format!("denied: {msg}")))?;
         let (home, _home_guard) =
             sandbox::home(st.connectors.exec.get(), &rt.command).map_err(Stop::failed)?;
         let env = match credential {
@@ -220,7 +225,7 @@ fn runtime<'t>(tables: &'t Tables, c: &CommandCall) -> Result<&'t CommandRuntime
     tables
         .commands
         .get(&c.args.command)
-        .ok_or_else(|| Stop::refused("error", "error: unknown command"))
+        .ok_or_else(|| Stop::refused(Decision::Error, "error: unknown command"))
 }
 
 /// The pinned program, or why it may not run.
@@ -232,7 +237,7 @@ fn program(st: &Stages, rt: &CommandRuntime) -> Result<PathBuf, Stop> {
     )
     .map_err(|msg| {
         tracing::warn!(command = %rt.command.name, "{msg}");
-        Stop::refused_by("deny", None, format!("denied: {msg}"))
+        Stop::refused_by(Decision::Deny, None, format!("denied: {msg}"))
     })
 }
 

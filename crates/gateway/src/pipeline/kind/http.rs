@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine as _;
-use keyward_audit::Event;
+use keyward_audit::{Decision, Event};
 use keyward_config::Limits;
 use keyward_connectors::http::{HttpRequest, HttpResponse, is_refused_method, prepare};
 use keyward_policy::{
@@ -57,7 +57,10 @@ impl Kind for Http {
             Err(e) => {
                 rec.target = e.service.unwrap_or_default();
                 rec.method = e.method.map(|m| audit::printable(&m, 32));
-                Err(Stop::refused("error", format!("error: {}", e.message)))
+                Err(Stop::refused(
+                    Decision::Error,
+                    format!("error: {}", e.message),
+                ))
             }
         }
     }
@@ -87,7 +90,7 @@ impl Kind for Http {
         t: &HttpTarget,
         rule: Option<&RuleRef>,
     ) -> Result<Ask, Stop> {
-        ask_http(st, call, t, rule).map_err(|message| Stop::refused("deny", message))
+        ask_http(st, call, t, rule).map_err(|message| Stop::refused(Decision::Deny, message))
     }
 
     fn timeout(tables: &Tables, t: &HttpTarget) -> Duration {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use keyward_audit::Event;
+use keyward_audit::{Decision, Event};
 use keyward_config::Limits;
 use keyward_policy::{Action, RuleRef, Rules, Target};
 use keyward_redact::Scrubber;
@@ -99,7 +99,7 @@ impl Kind for GetPrompt {
             .filter(|(_, _, rt)| rt.server.prompts == Action::Allow);
         let Some((server, prompt, rt)) = found else {
             return Err(Stop::refused(
-                "deny",
+                Decision::Deny,
                 "denied: no server whose prompts keyward passes on has this prompt",
             ));
         };
@@ -129,7 +129,7 @@ impl Kind for GetPrompt {
 
     fn question(_: &Stages, _: &Call, _: &PromptCall, _: Option<&RuleRef>) -> Result<Ask, Stop> {
         Err(Stop::refused(
-            "deny",
+            Decision::Deny,
             "denied: prompts are passed on or not; none waits for a confirmation",
         ))
     }

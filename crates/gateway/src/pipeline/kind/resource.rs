@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use keyward_audit::Event;
+use keyward_audit::{Decision, Event};
 use keyward_config::Limits;
 use keyward_policy::{Action, RuleRef, Rules, Target};
 use keyward_redact::Scrubber;
@@ -76,7 +76,7 @@ impl Kind for ReadResource {
         });
         let Some((name, rt)) = owner else {
             return Err(Stop::refused(
-                "deny",
+                Decision::Deny,
                 "denied: no server whose resources keyward passes on has this URI",
             ));
         };
@@ -105,7 +105,7 @@ impl Kind for ReadResource {
 
     fn question(_: &Stages, _: &Call, _: &ResourceCall, _: Option<&RuleRef>) -> Result<Ask, Stop> {
         Err(Stop::refused(
-            "deny",
+            Decision::Deny,
             "denied: resources are passed on or not; none waits for a confirmation",
         ))
     }

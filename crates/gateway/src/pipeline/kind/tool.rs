@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use keyward_audit::Event;
+use keyward_audit::{Decision, Event};
 use keyward_config::Limits;
 use keyward_policy::{GrantScope, NamePattern, RuleRef, Rules, Target};
 use keyward_redact::Scrubber;
@@ -41,12 +41,12 @@ impl Kind for UpstreamTool {
 
     async fn route(st: &Stages, call: &Call, rec: &mut Event) -> Result<ToolCall, Stop> {
         let Some((server, tool)) = st.tables.route_name(&call.name) else {
-            return Err(Stop::refused("error", "error: unknown tool"));
+            return Err(Stop::refused(Decision::Error, "error: unknown tool"));
         };
         rec.target = server.to_string();
         rec.tool = Some(audit::printable(tool, 128));
         let Some(rt) = st.tables.servers.get(server) else {
-            return Err(Stop::refused("error", "error: unknown tool"));
+            return Err(Stop::refused(Decision::Error, "error: unknown tool"));
         };
         Ok(ToolCall {
             server: server.to_string(),
@@ -82,7 +82,7 @@ impl Kind for UpstreamTool {
         let entry = c.rt.catalog().tools.get(&c.tool).cloned();
         match entry {
             None => Err(Stop::refused(
-                "error",
+                Decision::Error,
                 format!(
                     "error: {} has no tool `{}`",
                     c.server,
@@ -90,7 +90,7 @@ impl Kind for UpstreamTool {
                 ),
             )),
             Some(CatalogEntry::Withheld { .. }) => Err(Stop::refused(
-                "deny",
+                Decision::Deny,
                 format!(
                     "denied: {} changed its definition since it was accepted, or keyward's record of what was accepted was removed or changed; the user must review it with `keyward servers accept {}`",
                     Self::describe(c),
@@ -119,7 +119,7 @@ impl Kind for UpstreamTool {
             Ok(p) if !c.tool.contains(['*', '?']) => p,
             _ => {
                 return Err(Stop::refused(
-                    "error",
+                    Decision::Error,
                     format!(
                         "error: the tool name `{}` cannot be confirmed",
                         audit::printable(&c.tool, 64)
