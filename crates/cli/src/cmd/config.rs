@@ -6,12 +6,14 @@
 
 use std::process::ExitCode;
 
+use keyward_approved::review::Base;
+use keyward_approved::{Approved, Store, diff, effect, programs, record, record_refusal};
 use keyward_config::{Config, Paths};
 use keyward_vault::Vault;
 
 use crate::cli::ConfigCmd;
 use crate::cmd::config_file;
-use crate::config_approval::{self, Approved, Store, diff, effect, programs};
+use crate::config_approval;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 use crate::prompt;
@@ -30,28 +32,21 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ConfigCmd) -> Result<Exi
 /// trusted (or its seal could not be checked: `vault` is `None`), else
 /// nothing, with the reason said on stderr.
 fn base(approved: Option<&Approved>, vault: Option<&Vault>) -> String {
-    let Some(a) = approved else {
-        eprintln!(
+    let base = Base::of(approved, vault);
+    match base {
+        Base::NothingApproved => eprintln!(
             "note: nothing has been approved in this keyward home yet: the whole file is shown as new"
-        );
-        return String::new();
-    };
-    match vault.map(|v| a.check(v)) {
-        Some(Err(problem)) => {
-            eprintln!(
-                "WARNING: the approved copy is not trusted: {problem}. Showing the whole of \
-                 keyward.toml as new: review all of it"
-            );
-            String::new()
-        }
-        Some(Ok(())) => a.text.clone(),
-        None => {
-            eprintln!(
-                "note: the vault is locked, so the approved copy's seal was not checked (`keyward config approve` checks it)"
-            );
-            a.text.clone()
-        }
+        ),
+        Base::Untrusted(problem) => eprintln!(
+            "WARNING: the approved copy is not trusted: {problem}. Showing the whole of \
+             keyward.toml as new: review all of it"
+        ),
+        Base::Trusted(_) => {}
+        Base::Unchecked(_) => eprintln!(
+            "note: the vault is locked, so the approved copy's seal was not checked (`keyward config approve` checks it)"
+        ),
     }
+    base.text().to_string()
 }
 
 fn labels(paths: &Paths) -> (String, String) {
@@ -116,7 +111,7 @@ fn approve(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
     };
     let refused = |e: CliError| {
         if config_approval::is_wrong_passphrase(&e) {
-            config_approval::record_refusal(paths, BY);
+            record_refusal(paths, BY);
             CliError::msg("wrong passphrase: nothing was approved")
         } else {
             e
@@ -177,10 +172,10 @@ fn approve(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::from(1));
     }
     // What was shown is what gets approved, even if the file changes now.
-    config_approval::record(paths, &vault, &current, BY, &pins)?;
+    record(paths, &vault, &current, BY, &pins)?;
     println!(
         "approved keyward.toml (sha256 {}); restart `keyward serve` (your MCP client) to use it",
-        config_approval::store::short_hash(&current)
+        keyward_approved::short_hash(&current)
     );
     Ok(ExitCode::SUCCESS)
 }
