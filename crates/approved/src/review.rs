@@ -3,9 +3,13 @@
 //! can be trusted. An approved copy that fails its seal is no base at all
 //! — the whole file is shown as new — since the agent could have edited
 //! the copy to hide its change from the diff.
+//!
+//! [`Proposal`]: what `keyward config approve` would record, shown before
+//! the passphrase is asked for.
 
 use keyward_vault::Vault;
 
+use crate::programs::{self, NotPinned, Programs};
 use crate::store::{Approved, SealProblem};
 
 /// The base of a review.
@@ -40,5 +44,57 @@ impl<'a> Base<'a> {
             Base::NothingApproved | Base::Untrusted(_) => "",
             Base::Trusted(t) | Base::Unchecked(t) => t,
         }
+    }
+}
+
+/// Approving `current` as `keyward config approve` does: the base it is
+/// shown against, and its programs pinned now (a changed or shadowing
+/// binary is accepted here, so the pins are shown before the passphrase).
+#[derive(Debug)]
+pub struct Proposal<'a> {
+    pub base: Base<'a>,
+    /// The pins that approving records.
+    pub pins: Programs,
+    /// Commands whose program could not be pinned (they will be refused).
+    pub not_pinned: Vec<NotPinned>,
+    /// The pins approved with the base, when it is trusted and they are.
+    old_pins: Option<Programs>,
+}
+
+impl<'a> Proposal<'a> {
+    /// `vault` is open; the programs are looked up on `path_var`.
+    pub fn new(
+        approved: Option<&'a Approved>,
+        vault: &Vault,
+        current: &str,
+        path_var: Option<&str>,
+    ) -> Proposal<'a> {
+        let base = Base::of(approved, Some(vault));
+        let old_pins = approved
+            .filter(|_| matches!(base, Base::Trusted(_)))
+            .and_then(|a| a.programs(vault).ok());
+        let (pins, not_pinned) = programs::pin(current, None, path_var);
+        Proposal {
+            base,
+            pins,
+            not_pinned,
+            old_pins,
+        }
+    }
+
+    /// One line per command whose pin changes (escaped for the terminal).
+    pub fn pin_changes(&self) -> Vec<String> {
+        programs::changes(self.old_pins.as_ref(), &self.pins)
+    }
+
+    /// The pins are the trusted ones approved before.
+    pub fn pins_same(&self) -> bool {
+        self.old_pins.as_ref() == Some(&self.pins)
+    }
+
+    /// `current` is the trusted approved text, with the same pins:
+    /// there is nothing to approve.
+    pub fn nothing_to_approve(&self, current: &str) -> bool {
+        matches!(self.base, Base::Trusted(t) if t == current) && self.pins_same()
     }
 }

@@ -193,3 +193,47 @@ fn the_review_base_is_the_approved_text_only_when_trusted() {
     assert_eq!(base, review::Base::Untrusted(SealProblem::Mismatch));
     assert_eq!(base.text(), "");
 }
+
+const WITH_COMMAND: &str = "[commands.show]\nprogram = \"echo\"\nargs = [\"*\"]\n";
+
+#[test]
+fn a_proposal_is_nothing_to_approve_only_for_the_trusted_text_and_its_pins() {
+    let h = home();
+    let path = Some("/usr/bin:/bin");
+    let approved = Store::new(&h.paths).read().unwrap().unwrap();
+    let same = review::Proposal::new(Some(&approved), &h.vault, GET_ONLY, path);
+    assert!(same.nothing_to_approve(GET_ONLY));
+    let widened = review::Proposal::new(Some(&approved), &h.vault, WIDENED, path);
+    assert!(!widened.nothing_to_approve(WIDENED));
+
+    // Approved before programs were pinned: approving again records them.
+    record(
+        &h.paths,
+        &h.vault,
+        WITH_COMMAND,
+        "test",
+        &Default::default(),
+    )
+    .unwrap();
+    let approved = Store::new(&h.paths).read().unwrap().unwrap();
+    let p = review::Proposal::new(Some(&approved), &h.vault, WITH_COMMAND, path);
+    assert!(p.not_pinned.is_empty(), "{:?}", p.not_pinned);
+    assert!(!p.pins_same() && !p.nothing_to_approve(WITH_COMMAND));
+    assert!(
+        p.pin_changes()[0].starts_with("+ commands.show: "),
+        "{:?}",
+        p.pin_changes()
+    );
+    record(&h.paths, &h.vault, WITH_COMMAND, "test", &p.pins).unwrap();
+    let approved = Store::new(&h.paths).read().unwrap().unwrap();
+    let again = review::Proposal::new(Some(&approved), &h.vault, WITH_COMMAND, path);
+    assert!(again.nothing_to_approve(WITH_COMMAND));
+    assert!(again.pin_changes().is_empty());
+
+    // An approved copy that fails its seal is no base: all of it is new.
+    fs::write(Store::new(&h.paths).text_path(), GET_ONLY).unwrap();
+    let approved = Store::new(&h.paths).read().unwrap().unwrap();
+    let p = review::Proposal::new(Some(&approved), &h.vault, GET_ONLY, path);
+    assert_eq!(p.base, review::Base::Untrusted(SealProblem::Mismatch));
+    assert!(!p.nothing_to_approve(GET_ONLY));
+}

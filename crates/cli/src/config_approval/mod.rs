@@ -70,16 +70,6 @@ pub(crate) fn confirm(
     Ok((config, notice))
 }
 
-/// Pins `text`'s programs from this process's `PATH` (keeping the
-/// previous pin of each command whose program is written as before, when
-/// `keep`) and says on stderr what could not be pinned.
-pub(crate) fn pin_programs(text: &str, keep: Option<&Programs>) -> Programs {
-    let path_var = std::env::var("PATH").ok();
-    let (pins, problems) = keyward_approved::programs::pin(text, keep, path_var.as_deref());
-    warn_not_pinned(&problems);
-    pins
-}
-
 /// `keyward: warning: commands.NAME: program not pinned, ...` for each.
 pub(crate) fn warn_not_pinned(problems: &[NotPinned]) {
     for p in problems {
