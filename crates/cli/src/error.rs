@@ -12,6 +12,10 @@ pub(crate) enum CliError {
     Gateway(#[from] keyward_gateway::GatewayError),
     #[error(transparent)]
     Audit(#[from] keyward_audit::AuditError),
+    #[error(transparent)]
+    Approved(keyward_approved::ApprovedError),
+    #[error(transparent)]
+    Backup(keyward_migrate::backup::BackupError),
     #[error("keyward is not set up in {0}")]
     NotInitialised(PathBuf),
     #[error(
@@ -22,6 +26,29 @@ pub(crate) enum CliError {
     Prompt(std::io::Error),
     #[error("{0}")]
     Msg(String),
+}
+
+/// The vault's, the config's and the audit log's errors keep their own
+/// variants (and so their hints) whichever library passed them on.
+impl From<keyward_approved::ApprovedError> for CliError {
+    fn from(e: keyward_approved::ApprovedError) -> CliError {
+        use keyward_approved::ApprovedError as E;
+        match e {
+            E::Config(e) => CliError::Config(e),
+            E::Vault(e) => CliError::Vault(e),
+            E::Audit(e) => CliError::Audit(e),
+            e => CliError::Approved(e),
+        }
+    }
+}
+
+impl From<keyward_migrate::backup::BackupError> for CliError {
+    fn from(e: keyward_migrate::backup::BackupError) -> CliError {
+        match e {
+            keyward_migrate::backup::BackupError::Vault(e) => CliError::Vault(e),
+            e => CliError::Backup(e),
+        }
+    }
 }
 
 impl CliError {

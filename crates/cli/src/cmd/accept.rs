@@ -42,7 +42,7 @@ pub(crate) fn accept(paths: &Paths, env: &ProcessEnv, name: &str) -> Result<Exit
     vault.verify_passphrase(&passphrase)?;
 
     let audit = AuditLog::open(&paths.audit_file())?;
-    let (config, _) = approved.confirm(&vault, &audit)?;
+    let (config, _) = crate::config_approval::confirm(approved, &vault, &audit)?;
     let pins = crate::cmd::open_pins(paths, &vault, &config)?;
     let gateway = Gateway::new(config, Some(&vault), env, audit, pins)?;
     let rt = gateway

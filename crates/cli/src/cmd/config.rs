@@ -6,12 +6,14 @@
 
 use std::process::ExitCode;
 
+use keyward_approved::review::{Base, Proposal};
+use keyward_approved::{Approved, Store, diff, effect, record, record_refusal};
 use keyward_config::{Config, Paths};
 use keyward_vault::Vault;
 
 use crate::cli::ConfigCmd;
 use crate::cmd::config_file;
-use crate::config_approval::{self, Approved, Store, diff, effect, programs};
+use crate::config_approval;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 use crate::prompt;
@@ -30,28 +32,25 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ConfigCmd) -> Result<Exi
 /// trusted (or its seal could not be checked: `vault` is `None`), else
 /// nothing, with the reason said on stderr.
 fn base(approved: Option<&Approved>, vault: Option<&Vault>) -> String {
-    let Some(a) = approved else {
-        eprintln!(
+    say(Base::of(approved, vault))
+}
+
+/// `base`'s text, with what the human must know about it on stderr.
+fn say(base: Base<'_>) -> String {
+    match base {
+        Base::NothingApproved => eprintln!(
             "note: nothing has been approved in this keyward home yet: the whole file is shown as new"
-        );
-        return String::new();
-    };
-    match vault.map(|v| a.check(v)) {
-        Some(Err(problem)) => {
-            eprintln!(
-                "WARNING: the approved copy is not trusted: {problem}. Showing the whole of \
-                 keyward.toml as new: review all of it"
-            );
-            String::new()
-        }
-        Some(Ok(())) => a.text.clone(),
-        None => {
-            eprintln!(
-                "note: the vault is locked, so the approved copy's seal was not checked (`keyward config approve` checks it)"
-            );
-            a.text.clone()
-        }
+        ),
+        Base::Untrusted(problem) => eprintln!(
+            "WARNING: the approved copy is not trusted: {problem}. Showing the whole of \
+             keyward.toml as new: review all of it"
+        ),
+        Base::Trusted(_) => {}
+        Base::Unchecked(_) => eprintln!(
+            "note: the vault is locked, so the approved copy's seal was not checked (`keyward config approve` checks it)"
+        ),
     }
+    base.text().to_string()
 }
 
 fn labels(paths: &Paths) -> (String, String) {
@@ -116,7 +115,7 @@ fn approve(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
     };
     let refused = |e: CliError| {
         if config_approval::is_wrong_passphrase(&e) {
-            config_approval::record_refusal(paths, BY);
+            record_refusal(paths, BY);
             CliError::msg("wrong passphrase: nothing was approved")
         } else {
             e
@@ -136,18 +135,14 @@ fn approve(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
         // same refusal, audited, as a wrong passphrase anywhere else.
         Err(e) => return Err(refused(e)),
     };
-    let trusted = approved.as_ref().is_some_and(|a| a.check(&vault).is_ok());
-    let base = base(approved.as_ref(), Some(&vault));
     // The programs are pinned now, from this PATH: a changed or shadowing
     // binary is accepted here, and shown before the passphrase.
-    let old_pins = approved
-        .as_ref()
-        .filter(|_| trusted)
-        .and_then(|a| a.programs(&vault).ok());
-    let pins = config_approval::pin_programs(&current, None);
-    let pin_changes = programs::changes(old_pins.as_ref(), &pins);
-    let pins_same = old_pins.as_ref() == Some(&pins);
-    if trusted && base == current && pins_same {
+    let path_var = std::env::var("PATH").ok();
+    let proposal = Proposal::new(approved.as_ref(), &vault, &current, path_var.as_deref());
+    let base = say(proposal.base);
+    config_approval::warn_not_pinned(&proposal.not_pinned);
+    let pin_changes = proposal.pin_changes();
+    if proposal.nothing_to_approve(&current) {
         println!("nothing to approve: keyward.toml is the approved config");
         return Ok(ExitCode::SUCCESS);
     }
@@ -160,7 +155,7 @@ fn approve(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
         for c in &pin_changes {
             println!("  {c}");
         }
-    } else if !pins_same {
+    } else if !proposal.pins_same() {
         println!("program pins: recorded again (the approved copy had none that could be trusted)");
     }
     println!("{stats} to approve");
@@ -177,10 +172,10 @@ fn approve(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::from(1));
     }
     // What was shown is what gets approved, even if the file changes now.
-    config_approval::record(paths, &vault, &current, BY, &pins)?;
+    record(paths, &vault, &current, BY, &proposal.pins)?;
     println!(
         "approved keyward.toml (sha256 {}); restart `keyward serve` (your MCP client) to use it",
-        config_approval::store::short_hash(&current)
+        keyward_approved::short_hash(&current)
     );
     Ok(ExitCode::SUCCESS)
 }

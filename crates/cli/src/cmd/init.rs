@@ -1,9 +1,11 @@
 use std::process::ExitCode;
 
+use keyward_approved::Initial;
 use keyward_config::{Paths, write_template};
 use keyward_vault::{KdfParams, Vault, key_file_write, keychain_store};
 
 use crate::cli::InitArgs;
+use crate::config_approval::{printable, warn_not_pinned};
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 use crate::files::create_private_dir;
@@ -26,7 +28,13 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<Exi
             "kept existing vault {} (nothing changed)",
             vault_path.display()
         );
-        crate::config_approval::init::note_unapproved(paths)?;
+        // A home made before config approval: `keyward serve` refuses it.
+        if keyward_approved::Store::new(paths).read()?.is_none() {
+            println!(
+                "note: keyward.toml has not been approved in this keyward home yet, so `keyward serve` \
+                 refuses to start: review it, then run `keyward config approve`"
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let passphrase = match &env.passphrase {
@@ -40,7 +48,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<Exi
     };
     let vault = Vault::create(&vault_path, &passphrase, KdfParams::DEFAULT)?;
     println!("created vault {}", vault_path.display());
-    crate::config_approval::init::approve_initial(paths, &vault)?;
+    approve_initial(paths, &vault)?;
     // The first, empty, sealed tool pins: from now on a missing store
     // means it was removed (SECURITY.md item 11).
     keyward_gateway::upstream::PinStore::create(&crate::cmd::pins_file(paths), vault.sealer())
@@ -70,4 +78,23 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<Exi
         "\nnext: printf '%s\\n' \"$TOKEN\" | keyward secret set NAME, then keyward service add ..."
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The config written (or found) when the vault is created is approved
+/// then, by the human who just chose the passphrase, if it is valid.
+fn approve_initial(paths: &Paths, vault: &Vault) -> Result<(), CliError> {
+    let path_var = std::env::var("PATH").ok();
+    match keyward_approved::approve_initial(paths, vault, path_var.as_deref())? {
+        Initial::Invalid(e) => println!(
+            "note: keyward.toml is not valid, so it is not approved: {}; fix it, then `keyward config approve`",
+            printable(&e.to_string())
+        ),
+        Initial::Approved { not_pinned } => {
+            warn_not_pinned(&not_pinned);
+            println!(
+                "approved keyward.toml: `keyward serve` runs it; later changes take effect after `keyward config approve`"
+            );
+        }
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@ use keyward_audit::AuditLog;
 use keyward_config::Paths;
 use keyward_gateway::{Gateway, GatewayError, Shape, serve_stdio_starting};
 
+use crate::config_approval;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 use crate::unlock::{Prompt, unlock};
@@ -25,7 +26,7 @@ pub(crate) fn run(
         return crate::cmd::serve_http::run(paths, env, args, addr);
     }
     // The last approved config, not keyward.toml as it is (SECURITY.md item 6).
-    let approved = crate::config_approval::serving(paths)?;
+    let approved = config_approval::serving(paths)?;
     let shape = Shape::of(approved.config());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -37,8 +38,8 @@ pub(crate) fn run(
         let builder = s.spawn(move || -> Result<(), CliError> {
             let vault = unlock(paths, env, Prompt::Never)?;
             let audit = AuditLog::open(&paths.audit_file())?;
-            let exec = approved.exec_setup(paths, &vault);
-            let (config, notice) = approved.confirm(&vault, &audit)?;
+            let exec = config_approval::exec_setup(&approved, paths, &vault);
+            let (config, notice) = config_approval::confirm(approved, &vault, &audit)?;
             let pins = crate::cmd::open_pins(paths, &vault, &config)?;
             let gateway = Gateway::following(config, vault, env, audit, pins)?;
             gateway.set_exec(exec);

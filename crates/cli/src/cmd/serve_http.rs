@@ -18,6 +18,7 @@ use keyward_gateway::Gateway;
 use keyward_gateway::http::{self, AgentStore, CancellationToken, Router, agents, runfile};
 
 use crate::cli::ServeArgs;
+use crate::config_approval;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
 use crate::unlock::{Prompt, unlock};
@@ -51,7 +52,7 @@ pub(crate) fn run(
         )));
     }
     // The last approved config, not keyward.toml as it is (SECURITY.md item 6).
-    let approved = crate::config_approval::serving(paths)?;
+    let approved = config_approval::serving(paths)?;
     let listener = std::net::TcpListener::bind(addr)
         .map_err(|e| CliError::msg(format!("cannot listen on {addr}: {e}")))?;
     let bound = listener
@@ -63,8 +64,8 @@ pub(crate) fn run(
 
     let vault = unlock(paths, env, Prompt::IfTerminal)?;
     let audit = AuditLog::open(&paths.audit_file())?;
-    let exec = approved.exec_setup(paths, &vault);
-    let (config, notice) = approved.confirm(&vault, &audit)?;
+    let exec = config_approval::exec_setup(&approved, paths, &vault);
+    let (config, notice) = config_approval::confirm(approved, &vault, &audit)?;
     let pins = crate::cmd::open_pins(paths, &vault, &config)?;
     let agents = AgentStore::open(&paths.data_dir.join(agents::AGENTS_FILE))
         .map_err(|e| CliError::msg(e.to_string()))?;

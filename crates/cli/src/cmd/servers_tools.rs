@@ -25,7 +25,7 @@ pub(crate) fn list_tools(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, Cl
     }
     let vault = unlock(paths, env, Prompt::IfTerminal)?;
     let audit = AuditLog::open(&paths.audit_file())?;
-    let (config, _) = approved.confirm(&vault, &audit)?;
+    let (config, _) = crate::config_approval::confirm(approved, &vault, &audit)?;
     let pins = crate::cmd::open_pins(paths, &vault, &config)?;
     let gateway = Gateway::new(config, Some(&vault), env, audit, pins)?;
     drop(vault);

@@ -9,14 +9,15 @@
 //! atomically. If a write fails, the files already written are put back.
 //! `keyward import --undo` restores the last import's backups.
 
-mod backup;
 mod names;
 mod targets;
+mod undo;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use keyward_config::{ConfigDoc, Paths, ServerSpec};
+use keyward_migrate::backup::{Backups, FileWrite};
 use keyward_migrate::detect;
 use keyward_migrate::diff::masked_diff;
 use keyward_migrate::plan::{self, FilePlan, Mode, Options, ToolPolicy};
@@ -37,7 +38,7 @@ const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<ExitCode, CliError> {
     if args.undo {
         let edit = edit::begin(paths, env, "keyward import --undo")?;
-        return backup::undo(paths, env, args.force, edit);
+        return undo::undo(paths, env, args.force, edit);
     }
     let config = config_file(paths)?;
     let targets = targets::resolve(env, args.target.as_deref())?;
@@ -127,20 +128,20 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<E
     store_secrets(&mut vault, &plans)?;
     let mut writes = Vec::new();
     if config_before != config_after {
-        writes.push(backup::FileWrite {
+        writes.push(FileWrite {
             path: config.clone(),
             before: config_before.clone(),
             after: config_after.clone(),
         });
     }
     for (t, before, p) in &changed {
-        writes.push(backup::FileWrite {
+        writes.push(FileWrite {
             path: t.path.clone(),
             before: before.clone(),
             after: p.new_text.clone(),
         });
     }
-    let dir = backup::apply(paths, &vault, &writes)?;
+    let dir = Backups::in_data_dir(&paths.data_dir).apply(&vault, &writes)?;
     if let Some(edit) = edit {
         edit.finish(&config_before, &config_after)?;
     }

@@ -10,7 +10,7 @@ const MAX_VALUE_CHARS: usize = 120;
 
 /// One line per changed setting (`~ services.s.rules[0].methods: ["GET"]
 /// → (none)`), in key order; `None` when either text is not TOML.
-pub(crate) fn changes(old: &str, new: &str) -> Option<Vec<String>> {
+pub fn changes(old: &str, new: &str) -> Option<Vec<String>> {
     let old: Table = old.parse().ok()?;
     let new: Table = new.parse().ok()?;
     let mut out = Vec::new();

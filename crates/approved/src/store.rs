@@ -19,8 +19,8 @@ use keyward_config::Paths;
 use keyward_vault::{Vault, sealed};
 use sha2::{Digest, Sha256};
 
-use crate::error::CliError;
-use crate::files::{create_private_dir, write_private};
+use crate::error::ApprovedError;
+use crate::programs::{self, PinsProblem, Programs};
 
 /// The seal's purpose: a blob sealed for anything else does not open here.
 const PURPOSE: &str = "approved-config";
@@ -29,44 +29,40 @@ const PURPOSE: &str = "approved-config";
 const MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Where the approved copy lives.
-pub(crate) struct Store {
+#[derive(Clone, Debug)]
+pub struct Store {
     dir: PathBuf,
 }
 
 /// The approved copy as read from disk, not yet checked.
-pub(crate) struct Approved {
-    pub(crate) text: String,
+pub struct Approved {
+    /// The text as approved; not to be trusted before [`Approved::check`].
+    pub text: String,
     seal: Option<Vec<u8>>,
-    /// `programs.sealed` (see [`super::programs`]), if any.
+    /// `programs.sealed` (see [`crate::programs`]), if any.
     programs: Option<Vec<u8>>,
 }
 
 /// Why an approved copy is not trusted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SealProblem {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SealProblem {
+    #[error("its seal file is missing")]
     Missing,
+    #[error(
+        "it does not match its seal (it was changed outside keyward, or sealed under another vault)"
+    )]
     Mismatch,
 }
 
-impl std::fmt::Display for SealProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            SealProblem::Missing => "its seal file is missing",
-            SealProblem::Mismatch => {
-                "it does not match its seal (it was changed outside keyward, or sealed under another vault)"
-            }
-        })
-    }
-}
-
 impl Store {
-    pub(crate) fn new(paths: &Paths) -> Store {
+    pub fn new(paths: &Paths) -> Store {
         Store {
             dir: paths.data_dir.join("approved"),
         }
     }
 
-    pub(crate) fn text_path(&self) -> PathBuf {
+    /// `approved/keyward.toml`.
+    pub fn text_path(&self) -> PathBuf {
         self.dir.join("keyward.toml")
     }
 
@@ -74,20 +70,18 @@ impl Store {
         self.dir.join("keyward.toml.seal")
     }
 
-    pub(crate) fn programs_path(&self) -> PathBuf {
+    /// `approved/programs.sealed`.
+    pub fn programs_path(&self) -> PathBuf {
         self.dir.join("programs.sealed")
     }
 
     /// The approved copy, or `None` when nothing was ever approved here.
-    pub(crate) fn read(&self) -> Result<Option<Approved>, CliError> {
+    pub fn read(&self) -> Result<Option<Approved>, ApprovedError> {
         let Some(bytes) = read_bounded(&self.text_path())? else {
             return Ok(None);
         };
-        let text = String::from_utf8(bytes).map_err(|_| {
-            CliError::msg(format!(
-                "{} is not UTF-8 text: it was changed outside keyward; review keyward.toml and run `keyward config approve`",
-                self.text_path().display()
-            ))
+        let text = String::from_utf8(bytes).map_err(|_| ApprovedError::NotUtf8 {
+            path: self.text_path(),
         })?;
         let seal = read_bounded(&self.seal_path())?;
         let programs = read_bounded(&self.programs_path())?;
@@ -106,10 +100,10 @@ impl Store {
         &self,
         vault: &Vault,
         text: &str,
-        programs: &super::programs::Programs,
-    ) -> Result<(), CliError> {
+        programs: &Programs,
+    ) -> Result<(), ApprovedError> {
         let seal = sealed::seal(vault, PURPOSE, &digest(text))?;
-        let pins = super::programs::seal(vault, text, programs)?;
+        let pins = programs::seal(vault, text, programs)?;
         create_private_dir(&self.dir)?;
         write_private(&self.text_path(), text.as_bytes())?;
         write_private(&self.seal_path(), &seal)?;
@@ -119,7 +113,7 @@ impl Store {
 
 impl Approved {
     /// Whether this copy is what a holder of `vault`'s key approved.
-    pub(crate) fn check(&self, vault: &Vault) -> Result<(), SealProblem> {
+    pub fn check(&self, vault: &Vault) -> Result<(), SealProblem> {
         let seal = self.seal.as_deref().ok_or(SealProblem::Missing)?;
         let opened = sealed::open(vault, PURPOSE, seal).map_err(|_| SealProblem::Mismatch)?;
         if opened.expose() == digest(&self.text).as_slice() {
@@ -131,8 +125,8 @@ impl Approved {
 
     /// The program pins approved with this text, or why none can be
     /// trusted. Call after [`Approved::check`] passed.
-    pub(crate) fn programs(&self, vault: &Vault) -> Result<super::programs::Programs, String> {
-        super::programs::open(vault, &self.text, self.programs.as_deref())
+    pub fn programs(&self, vault: &Vault) -> Result<Programs, PinsProblem> {
+        programs::open(vault, &self.text, self.programs.as_deref())
     }
 }
 
@@ -141,25 +135,45 @@ pub(crate) fn digest(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
-/// The first 16 hex digits of [`digest`], for the audit log and messages.
-pub(crate) fn short_hash(text: &str) -> String {
+/// The first 16 hex digits of the SHA-256 of a config text, for the audit
+/// log and messages.
+pub fn short_hash(text: &str) -> String {
     hex::encode(&digest(text)[..8])
 }
 
-fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, CliError> {
-    let cannot = |e: std::io::Error| CliError::msg(format!("cannot read {}: {e}", path.display()));
+fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, ApprovedError> {
+    let cannot = |source: std::io::Error| ApprovedError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(cannot(e)),
     };
     if meta.len() > MAX_BYTES {
-        return Err(CliError::msg(format!(
-            "{} is larger than {MAX_BYTES} bytes: it was changed outside keyward; review keyward.toml and run `keyward config approve`",
-            path.display()
-        )));
+        return Err(ApprovedError::TooLarge {
+            path: path.to_path_buf(),
+            max: MAX_BYTES,
+        });
     }
     fs::read(path).map(Some).map_err(cannot)
+}
+
+/// Creates `dir` (and parents) with mode 0700 if it is missing.
+fn create_private_dir(dir: &Path) -> Result<(), ApprovedError> {
+    keyward_fsio::create_private_dir(dir).map_err(|e| ApprovedError::CreateDir {
+        path: dir.to_path_buf(),
+        source: e.into_io(),
+    })
+}
+
+/// Replaces `path` atomically with `bytes`, mode 0600.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ApprovedError> {
+    keyward_fsio::write_private(path, bytes).map_err(|e| ApprovedError::Write {
+        path: path.to_path_buf(),
+        source: e.into_io(),
+    })
 }
 
 #[cfg(test)]

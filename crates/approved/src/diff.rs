@@ -12,9 +12,9 @@ use similar::{Algorithm, ChangeTag, TextDiff};
 
 /// Lines added and removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Stats {
-    pub(crate) added: usize,
-    pub(crate) removed: usize,
+pub struct Stats {
+    pub added: usize,
+    pub removed: usize,
 }
 
 impl std::fmt::Display for Stats {
@@ -25,7 +25,7 @@ impl std::fmt::Display for Stats {
 
 /// A unified diff (3 lines of context) from `old` (labelled `old_label`)
 /// to `new`, and its counts. Empty text when the two are equal.
-pub(crate) fn unified(old: &str, new: &str, old_label: &str, new_label: &str) -> (String, Stats) {
+pub fn unified(old: &str, new: &str, old_label: &str, new_label: &str) -> (String, Stats) {
     // Patience anchors on lines that occur once (table headers), so a
     // change reads as being in the table it is in.
     let diff = TextDiff::configure()
@@ -75,7 +75,7 @@ pub(crate) fn unified(old: &str, new: &str, old_label: &str, new_label: &str) ->
 /// `s` with every character that could drive the terminal or change how a
 /// line reads escaped (`\u{1b}`, `\u{202e}`, a backslash as `\\`); tabs
 /// stay. The one escaping of agent text keyward shows a human.
-pub(crate) fn printable(s: &str) -> String {
+pub fn printable(s: &str) -> String {
     keyward_audit::shown::escape(s)
 }
 

@@ -13,30 +13,58 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use keyward_config::Config;
-use keyward_connectors::exec::{ProgramPin, pin_program};
-use keyward_gateway::pipeline::command_sandbox::ProgramPins;
+use keyward_connectors::exec::{ExecError, ProgramPin, pin_program};
 use keyward_vault::{Vault, sealed};
 use serde::{Deserialize, Serialize};
 
-use super::diff::printable;
-use super::store::digest;
-use crate::error::CliError;
+use crate::diff::printable;
+use crate::error::ApprovedError;
+use crate::store::{SealProblem, digest};
 
 /// The seal's purpose.
-pub(crate) const PURPOSE: &str = "approved-programs";
+const PURPOSE: &str = "approved-programs";
 
 /// One command's pinned program.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Entry {
+pub struct Entry {
     /// `program` as written in keyward.toml.
-    pub(crate) program: String,
-    pub(crate) path: PathBuf,
-    pub(crate) sha256: String,
+    pub program: String,
+    pub path: PathBuf,
+    pub sha256: String,
 }
 
 /// Command name → pin.
-pub(crate) type Programs = BTreeMap<String, Entry>;
+pub type Programs = BTreeMap<String, Entry>;
+
+/// A command whose program could not be pinned (it will be refused).
+#[derive(Debug, thiserror::Error)]
+#[error("commands.{command}: program not pinned, the command will be refused: {reason}")]
+pub struct NotPinned {
+    pub command: String,
+    #[source]
+    pub reason: ExecError,
+}
+
+/// Why no program pin can be trusted: every command is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PinsProblem {
+    #[error("the config was approved before keyward pinned programs (or the pin file was removed)")]
+    Missing,
+    #[error(
+        "the pin file does not match its seal (changed outside keyward, or sealed under another vault)"
+    )]
+    Seal,
+    #[error("the pin file cannot be read")]
+    Unreadable,
+    #[error("the pin file belongs to another approval of the config")]
+    OtherApproval,
+    /// The approved config they go with is not trusted (see
+    /// [`crate::Serving::program_pins`]).
+    #[error("{0}")]
+    Config(#[from] SealProblem),
+}
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,15 +74,19 @@ struct File {
     programs: Programs,
 }
 
-/// The pins for `text`'s commands. With `keep`, a command whose
+/// The pins for `text`'s commands, each program looked up on `path_var`
+/// (the `PATH` of the human approving). With `keep`, a command whose
 /// `program` is written as before keeps its earlier pin (an edit by
 /// `keyward service add` must not accept a changed binary unseen); the
 /// others are pinned now. Also returns what could not be pinned.
-pub(crate) fn pin(text: &str, keep: Option<&Programs>) -> (Programs, Vec<String>) {
+pub fn pin(
+    text: &str,
+    keep: Option<&Programs>,
+    path_var: Option<&str>,
+) -> (Programs, Vec<NotPinned>) {
     let Ok(config) = Config::parse(text, std::path::Path::new("keyward.toml")) else {
         return (Programs::new(), Vec::new());
     };
-    let path_var = std::env::var("PATH").ok();
     let mut out = Programs::new();
     let mut problems = Vec::new();
     for (name, command) in &config.commands {
@@ -64,7 +96,7 @@ pub(crate) fn pin(text: &str, keep: Option<&Programs>) -> (Programs, Vec<String>
             out.insert(name.clone(), old.clone());
             continue;
         }
-        match pin_program(&command.program, path_var.as_deref()) {
+        match pin_program(&command.program, path_var) {
             Ok(ProgramPin { path, sha256 }) => {
                 out.insert(
                     name.clone(),
@@ -75,16 +107,18 @@ pub(crate) fn pin(text: &str, keep: Option<&Programs>) -> (Programs, Vec<String>
                     },
                 );
             }
-            Err(e) => problems.push(format!(
-                "commands.{name}: program not pinned, the command will be refused: {e}"
-            )),
+            Err(reason) => problems.push(NotPinned {
+                command: name.clone(),
+                reason,
+            }),
         }
     }
     (out, problems)
 }
 
-/// One line per pin that differs between `old` and `new`.
-pub(crate) fn changes(old: Option<&Programs>, new: &Programs) -> Vec<String> {
+/// One line per pin that differs between `old` and `new`, escaped for
+/// the terminal.
+pub fn changes(old: Option<&Programs>, new: &Programs) -> Vec<String> {
     let empty = Programs::new();
     let old = old.unwrap_or(&empty);
     let show = |e: &Entry| {
@@ -111,54 +145,48 @@ pub(crate) fn changes(old: Option<&Programs>, new: &Programs) -> Vec<String> {
 }
 
 /// The sealed file's bytes.
-pub(crate) fn seal(vault: &Vault, text: &str, programs: &Programs) -> Result<Vec<u8>, CliError> {
+pub(crate) fn seal(
+    vault: &Vault,
+    text: &str,
+    programs: &Programs,
+) -> Result<Vec<u8>, ApprovedError> {
     let file = File {
         config_sha256: hex::encode(digest(text)),
         programs: programs.clone(),
     };
-    let json = serde_json::to_vec(&file)
-        .map_err(|e| CliError::msg(format!("cannot encode the program pins: {e}")))?;
+    let json = serde_json::to_vec(&file).map_err(ApprovedError::EncodePins)?;
     Ok(sealed::seal(vault, PURPOSE, &json)?)
 }
 
 /// The pins in `blob` if it opens under `vault` and belongs to `text`.
-pub(crate) fn open(vault: &Vault, text: &str, blob: Option<&[u8]>) -> Result<Programs, String> {
-    let Some(blob) = blob else {
-        return Err(
-            "the config was approved before keyward pinned programs (or the pin file was removed)"
-                .into(),
-        );
-    };
-    let plain = sealed::open(vault, PURPOSE, blob).map_err(|_| {
-        "the pin file does not match its seal (changed outside keyward, or sealed under another vault)"
-            .to_string()
-    })?;
-    let file: File = serde_json::from_slice(plain.expose())
-        .map_err(|_| "the pin file cannot be read".to_string())?;
+pub(crate) fn open(
+    vault: &Vault,
+    text: &str,
+    blob: Option<&[u8]>,
+) -> Result<Programs, PinsProblem> {
+    let blob = blob.ok_or(PinsProblem::Missing)?;
+    let plain = sealed::open(vault, PURPOSE, blob).map_err(|_| PinsProblem::Seal)?;
+    let file: File = serde_json::from_slice(plain.expose()).map_err(|_| PinsProblem::Unreadable)?;
     if file.config_sha256 != hex::encode(digest(text)) {
-        return Err("the pin file belongs to another approval of the config".into());
+        return Err(PinsProblem::OtherApproval);
     }
     Ok(file.programs)
 }
 
-/// For the gateway.
-pub(crate) fn for_gateway(pins: Result<Programs, String>) -> ProgramPins {
-    match pins {
-        Ok(p) => ProgramPins::Sealed(
-            p.into_iter()
-                .map(|(name, e)| {
-                    (
-                        name,
-                        ProgramPin {
-                            path: e.path,
-                            sha256: e.sha256,
-                        },
-                    )
-                })
-                .collect(),
-        ),
-        Err(why) => ProgramPins::Unavailable(why),
-    }
+/// The pins as the program runner checks them: command name → pin.
+pub fn to_program_pins(programs: Programs) -> BTreeMap<String, ProgramPin> {
+    programs
+        .into_iter()
+        .map(|(name, e)| {
+            (
+                name,
+                ProgramPin {
+                    path: e.path,
+                    sha256: e.sha256,
+                },
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -197,23 +225,25 @@ mod tests {
         assert!(
             open(&v, "text one", None)
                 .unwrap_err()
+                .to_string()
                 .contains("before keyward pinned")
         );
         assert!(
             open(&v, "text two", Some(&blob))
                 .unwrap_err()
+                .to_string()
                 .contains("another approval")
         );
         let other = vault(dir.path(), "b.kw");
         assert!(
             open(&other, "text one", Some(&blob))
                 .unwrap_err()
+                .to_string()
                 .contains("seal")
         );
-        assert!(matches!(
-            for_gateway(open(&v, "text one", None)),
-            ProgramPins::Unavailable(_)
-        ));
+        let pins = to_program_pins(entry());
+        assert_eq!(pins["git"].path, PathBuf::from("/usr/bin/git"));
+        assert_eq!(pins["git"].sha256, "ab".repeat(32));
     }
 
     #[test]
