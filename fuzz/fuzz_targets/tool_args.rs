@@ -15,7 +15,7 @@
 
 use keyward_gateway::pipeline::kind::command::CommandArgs;
 use keyward_gateway::pipeline::kind::http::route_http_args;
-use keyward_gateway::upstream::route_tool_name;
+use keyward_gateway::servers::route_tool_name;
 use keyward_policy::{
     Action, ArgvPattern, CommandRule, HttpRule, NamePattern, NormalizedPath, ToolRule,
     evaluate_command, evaluate_http, evaluate_tool,

@@ -12,7 +12,7 @@ use keyward_redact::Scrubber;
 use keyward_vault::{EnvSource, Vault};
 
 use crate::GatewayError;
-use crate::approval::{Approvals, PassphraseCheck, SystemClock};
+use crate::approvals::{Approvals, PassphraseCheck, SystemClock};
 use crate::pipeline::Stages;
 use crate::pipeline::approval::Desk;
 use crate::pipeline::inject::{self, Inject, Secrets};
@@ -20,7 +20,7 @@ use crate::pipeline::kind::command_sandbox::ExecSetup;
 use crate::pipeline::policy::Limiter;
 use crate::pipeline::route::{ServiceRuntime, Tables};
 use crate::pipeline::upstream::Connectors;
-use crate::upstream::{CommandRuntime, ListChanged, PinStore, ServerRuntime};
+use crate::servers::{CommandRuntime, ListChanged, PinStore, ServerRuntime};
 
 /// A running keyward: its stages, and what the transports around them
 /// need. Cheap to clone: the state is shared.

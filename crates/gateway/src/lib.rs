@@ -7,22 +7,20 @@
 //!
 //! Every call is a [`pipeline::Call`] handed to [`pipeline::run`], which
 //! walks the stages in that order; [`pipeline::kind`] holds what differs
-//! between the kinds of call. [`Gateway`] builds the stages; the
-//! transports (stdio and Streamable HTTP in [`server`] and [`http`], the
-//! control socket in [`control`]) and the [`dashboard`] sit above them.
+//! between the kinds of call. Below the pipeline: the approval desk's
+//! broker ([`approvals`]) and the upstream MCP servers' runtimes
+//! ([`servers`]). Above it: [`Gateway`], which builds the stages, the
+//! [`transport`]s and the [`dashboard`].
 
-pub mod approval;
-pub mod control;
+pub mod approvals;
 pub mod dashboard;
 mod error;
 mod gateway;
-pub mod http;
 pub mod pipeline;
-mod server;
-mod tools;
-pub mod upstream;
+pub mod servers;
+pub mod transport;
 
 pub use error::GatewayError;
 pub use gateway::Gateway;
 pub use pipeline::route::ServiceRuntime;
-pub use server::{KeywardServer, Shape, serve_stdio, serve_stdio_starting};
+pub use transport::{KeywardServer, Shape, serve_stdio, serve_stdio_starting};

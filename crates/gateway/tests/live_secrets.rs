@@ -11,7 +11,7 @@ use keyward_config::Config;
 use keyward_connectors::http::Credential;
 use keyward_gateway::Gateway;
 use keyward_gateway::pipeline::inject::{self, FORCE_EVERY, Refetch};
-use keyward_gateway::upstream::PinStore;
+use keyward_gateway::servers::PinStore;
 use keyward_redact::REDACTED;
 use keyward_vault::{KdfParams, SecretValue, Vault};
 

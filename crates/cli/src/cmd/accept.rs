@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use keyward_audit::AuditLog;
 use keyward_config::Paths;
 use keyward_gateway::Gateway;
-use keyward_gateway::upstream::pins::definition;
+use keyward_gateway::servers::pins::definition;
 use keyward_policy::{Action, evaluate_tool};
 use keyward_vault::SecretValue;
 use serde_json::Value;

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use keyward_config::Paths;
-use keyward_gateway::http::agents::{self, AGENTS_FILE};
+use keyward_gateway::transport::http::agents::{self, AGENTS_FILE};
 
 use crate::cli::AgentCmd;
 use crate::cmd::config_file;

@@ -1,6 +1,6 @@
 //! `keyward approvals`, `approve`, `deny`, `grants`, `lock`, `unlock`:
 //! the human's side of `confirm` rules, talking to every running keyward
-//! through its control socket (see keyward_gateway::control).
+//! through its control socket (see keyward_gateway::transport::control).
 //!
 //! Approving and unlocking need the vault passphrase — typed at the
 //! terminal, or KEYWARD_PASSPHRASE — which the serving keyward checks
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use keyward_audit::shown::shown;
 use keyward_config::Paths;
-use keyward_gateway::control::{QuestionView, Reply, Request, sockets};
+use keyward_gateway::transport::control::{QuestionView, Reply, Request, sockets};
 use keyward_vault::{SecretValue, Vault};
 
 use crate::env::ProcessEnv;
@@ -258,7 +258,7 @@ pub(crate) fn approve(
         (None, false) => "once".to_string(),
     };
     // Reject a bad duration before asking for the passphrase.
-    keyward_gateway::approval::Answer::parse(&what).map_err(CliError::msg)?;
+    keyward_gateway::approvals::Answer::parse(&what).map_err(CliError::msg)?;
     let p = human_passphrase(env, "to approve the call")?;
     answer(paths, id, what, Some(passphrase_text(&p)?))
 }
@@ -329,7 +329,7 @@ pub(crate) fn revoke(paths: &Paths, id: Option<&str>, all: bool) -> Result<ExitC
 pub(crate) fn lock(paths: &Paths) -> Result<ExitCode, CliError> {
     // The marker first: a keyward starting meanwhile starts locked.
     let marker = lock_marker(paths);
-    keyward_gateway::control::write_marker(&marker, "keyward lock")
+    keyward_gateway::transport::control::write_marker(&marker, "keyward lock")
         .map_err(|e| CliError::msg(format!("cannot write {}: {e}", marker.display())))?;
     let replies = ask_all(paths, &Request::Lock);
     for r in &replies {
@@ -337,7 +337,7 @@ pub(crate) fn lock(paths: &Paths) -> Result<ExitCode, CliError> {
     }
     // A service this command can see that did not answer: its socket may
     // have been moved away. It will see the marker by itself, but say so.
-    let silent = keyward_gateway::http::runfile::read(&paths.data_dir)
+    let silent = keyward_gateway::transport::http::runfile::read(&paths.data_dir)
         .filter(|info| process_alive(info.pid))
         .filter(|info| !replies.iter().any(|r| r.pid == Some(info.pid)));
     if let Some(info) = &silent {
@@ -348,7 +348,7 @@ pub(crate) fn lock(paths: &Paths) -> Result<ExitCode, CliError> {
             run_dir(paths)
                 .join(format!("serve-{}.sock", info.pid))
                 .display(),
-            keyward_gateway::control::MARKER_EVERY.as_secs(),
+            keyward_gateway::transport::control::MARKER_EVERY.as_secs(),
             info.pid
         );
     }
@@ -410,14 +410,14 @@ pub(crate) fn start_control(
             "keyward is locked (`keyward lock`): every call is denied until `keyward unlock`"
         );
     }
-    rt.spawn(keyward_gateway::control::watch_marker(
+    rt.spawn(keyward_gateway::transport::control::watch_marker(
         gw.clone(),
         marker.clone(),
     ));
-    let socket = keyward_gateway::control::socket_path(&run_dir(paths));
+    let socket = keyward_gateway::transport::control::socket_path(&run_dir(paths));
     let gw = gw.clone();
     rt.spawn(async move {
-        if let Err(e) = keyward_gateway::control::serve(gw, socket, marker).await {
+        if let Err(e) = keyward_gateway::transport::control::serve(gw, socket, marker).await {
             tracing::warn!(error = %e, "the control socket is unavailable: `keyward approve`, `deny`, `grants` and `lock` cannot reach this keyward");
         }
     });
@@ -425,7 +425,9 @@ pub(crate) fn start_control(
 
 /// Removes this process's control socket (at exit).
 pub(crate) fn stop_control(paths: &Paths) {
-    let _ = std::fs::remove_file(keyward_gateway::control::socket_path(&run_dir(paths)));
+    let _ = std::fs::remove_file(keyward_gateway::transport::control::socket_path(&run_dir(
+        paths,
+    )));
 }
 
 #[cfg(test)]

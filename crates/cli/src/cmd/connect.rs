@@ -1,6 +1,6 @@
 //! `keyward connect`: a stdio MCP server for clients that only spawn stdio
 //! servers, forwarding everything to the running `keyward serve --http`
-//! (`keyward_gateway::http::bridge`), so those clients share its state:
+//! (`keyward_gateway::transport::http::bridge`), so those clients share its state:
 //! upstream servers, rate budgets, approvals.
 //!
 //! The agent token comes from `KEYWARD_AGENT_TOKEN` (the client config's
@@ -18,8 +18,8 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use keyward_config::Paths;
-use keyward_gateway::http::bridge::{self, BridgeEnd};
-use keyward_gateway::http::{self, agents::TOKEN_PREFIX, runfile};
+use keyward_gateway::transport::http::bridge::{self, BridgeEnd};
+use keyward_gateway::transport::http::{self, agents::TOKEN_PREFIX, runfile};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::async_rw::AsyncRwTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;

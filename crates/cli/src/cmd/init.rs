@@ -51,7 +51,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<Exi
     approve_initial(paths, &vault)?;
     // The first, empty, sealed tool pins: from now on a missing store
     // means it was removed (SECURITY.md item 11).
-    keyward_gateway::upstream::PinStore::create(&crate::cmd::pins_file(paths), vault.sealer())
+    keyward_gateway::servers::PinStore::create(&crate::cmd::pins_file(paths), vault.sealer())
         .map_err(|e| CliError::msg(e.to_string()))?;
 
     if args.no_keychain || env.no_keychain {

@@ -83,13 +83,13 @@ pub(crate) fn config_file(paths: &Paths) -> Result<std::path::PathBuf, CliError>
 
 /// The tool pins (`DATA/pins.json`, sealed under the vault key) for the
 /// servers of `config`: a store found missing or changed puts them all
-/// under review (see keyward_gateway::upstream::pins).
+/// under review (see keyward_gateway::servers::pins).
 pub(crate) fn open_pins(
     paths: &Paths,
     vault: &keyward_vault::Vault,
     config: &keyward_config::Config,
-) -> Result<keyward_gateway::upstream::PinStore, CliError> {
-    keyward_gateway::upstream::PinStore::open(
+) -> Result<keyward_gateway::servers::PinStore, CliError> {
+    keyward_gateway::servers::PinStore::open(
         &pins_file(paths),
         vault.sealer(),
         config.servers.keys().cloned(),

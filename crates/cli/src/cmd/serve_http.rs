@@ -1,5 +1,5 @@
 //! `keyward serve --http [ADDR]`: keyward as one long-running service for
-//! every agent of the user (see `keyward_gateway::http`).
+//! every agent of the user (see `keyward_gateway::transport::http`).
 //!
 //! Start-up: the address is checked (loopback unless `--allow-remote`) and
 //! bound first, so a busy port fails before the vault is opened; then the
@@ -15,7 +15,9 @@ use std::sync::Arc;
 use keyward_audit::AuditLog;
 use keyward_config::Paths;
 use keyward_gateway::Gateway;
-use keyward_gateway::http::{self, AgentStore, CancellationToken, Router, agents, runfile};
+use keyward_gateway::transport::http::{
+    self, AgentStore, CancellationToken, Router, agents, runfile,
+};
 
 use crate::cli::ServeArgs;
 use crate::config_approval;

@@ -8,7 +8,7 @@ use keyward_audit::AuditLog;
 use keyward_config::Paths;
 use keyward_gateway::Gateway;
 use keyward_gateway::pipeline::redact::scrub_tools;
-use keyward_gateway::upstream::pins::definition;
+use keyward_gateway::servers::pins::definition;
 use keyward_policy::evaluate_tool;
 
 use crate::env::ProcessEnv;

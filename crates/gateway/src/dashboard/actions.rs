@@ -19,7 +19,7 @@ use super::security::{Action, Fields};
 use super::sessions::Touch;
 use super::view;
 use crate::Gateway;
-use crate::approval::{Answer, AnswerError, Channel, PassphraseError};
+use crate::approvals::{Answer, AnswerError, Channel, PassphraseError};
 use crate::pipeline::approval::{lock as lock_all, settle, unlock as unlock_all};
 
 /// The messages a redirect may name: (code, class, text).
@@ -222,7 +222,7 @@ pub(super) async fn revoke(State(dash): State<Dash>, action: Action) -> Response
 pub(super) async fn lock(State(dash): State<Dash>, _action: Action) -> Response {
     lock_all(dash.inner.gw.desk(), "dashboard");
     if let Some(marker) = &dash.inner.lock_marker
-        && let Err(e) = crate::control::write_marker(marker, "dashboard")
+        && let Err(e) = crate::transport::control::write_marker(marker, "dashboard")
     {
         tracing::warn!(error = %e, path = %marker.display(), "dashboard: locked, but the lock will not survive a restart");
     }

@@ -15,7 +15,7 @@
 //! never let anyone past it. Every local process shares 127.0.0.1: a
 //! same-user process guessing on the dashboard slows the dashboard login
 //! for the human too — not the terminal, whose checks have their own queue
-//! ([`PassphraseCheck::own_queue`](crate::approval::PassphraseCheck::own_queue)).
+//! ([`PassphraseCheck::own_queue`](crate::approvals::PassphraseCheck::own_queue)).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::approval::Clock;
+use crate::approvals::Clock;
 
 /// The longest wait between two checked attempts of one client.
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(5 * 60);
@@ -204,7 +204,7 @@ impl Drop for Attempt {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::approval::FakeClock;
+    use crate::approvals::FakeClock;
     use std::net::Ipv4Addr;
 
     fn backoff() -> (Arc<Backoff>, Arc<FakeClock>) {

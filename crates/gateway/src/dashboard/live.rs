@@ -1,7 +1,7 @@
 //! Live updates: `GET /events` is a server-sent event stream that sends the
 //! live part of the page, rendered again, whenever the approval state
 //! changes (a question asked or answered, a grant made or revoked, the
-//! lock) — fed by [`Approvals::subscribe`](crate::approval::Approvals::subscribe)
+//! lock) — fed by [`Approvals::subscribe`](crate::approvals::Approvals::subscribe)
 //! — and every few seconds, for grants that expire and the session. The
 //! stream does not keep the session alive; when the session ends it sends
 //! `expired` and closes, and the page goes to the login.

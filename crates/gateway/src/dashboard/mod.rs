@@ -48,7 +48,7 @@ use axum::routing::{get, post};
 use tokio_util::sync::CancellationToken;
 
 use crate::Gateway;
-use crate::approval::{Clock, PassphraseCheck, SystemClock};
+use crate::approvals::{Clock, PassphraseCheck, SystemClock};
 pub use sessions::{IDLE, MAX_AGE};
 
 /// Largest form accepted (a passphrase and a few ids).

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::approval::Clock;
+use crate::approvals::Clock;
 
 /// Without a page load or an action for this long, a session ends. The
 /// live updates of an open page do not count: an unattended tab logs out.
@@ -217,7 +217,7 @@ fn random_token() -> Result<Zeroizing<String>, NoRandomness> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::approval::FakeClock;
+    use crate::approvals::FakeClock;
 
     fn sessions() -> (Sessions, Arc<FakeClock>) {
         let clock = Arc::new(FakeClock::new(

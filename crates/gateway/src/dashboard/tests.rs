@@ -19,8 +19,8 @@ use tower::ServiceExt;
 
 use super::{IDLE, Options, router_with_clock};
 use crate::Gateway;
-use crate::approval::{Answer, Ask, Asked, Channel, FakeClock};
-use crate::upstream::PinStore;
+use crate::approvals::{Answer, Ask, Asked, Channel, FakeClock};
+use crate::servers::PinStore;
 
 const PASSPHRASE: &str = "kw_canary_dashboard_passphrase_3f9a";
 const PORT: u16 = 8717;

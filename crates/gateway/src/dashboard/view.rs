@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use keyward_audit::Record;
 use keyward_policy::{Expiry, Grant};
 
-use crate::approval::Question;
+use crate::approvals::Question;
 
 /// What the live part of the page shows, gathered at one instant.
 #[derive(Debug, Default)]
@@ -407,7 +407,7 @@ mod tests {
     /// bidirectional, invisible or control character from any agent text.
     #[test]
     fn bidi_override_in_reason_is_escaped_on_the_dashboard() {
-        use crate::approval::question_tests::{assert_no_hidden, hostile_question};
+        use crate::approvals::question_tests::{assert_no_hidden, hostile_question};
         let q = hostile_question();
         let grant = keyward_policy::Grant {
             id: "g1".into(),

@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use keyward_audit::{AuditLog, Decision, Event};
+use keyward_audit::{AuditLog, Decision, Event, Kind};
 use keyward_policy::Target;
 use keyward_redact::Scrubber;
 use rmcp::RoleServer;
@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::session::Session;
 use super::{Call, Stages, Stop, Stopped, audit};
-use crate::approval::{
+use crate::approvals::{
     Answer, AnswerError, Approvals, Ask, Channel, Lookup, Question, Resolution, elicit,
     notify_desktop,
 };
@@ -360,7 +360,7 @@ async fn ask_anew(desk: &Desk, call: &Call, asker: &Asker, ask: Ask) -> Asked {
 async fn elicited(
     desk: &Desk,
     id: &str,
-    asked: &mut crate::approval::Asked,
+    asked: &mut crate::approvals::Asked,
     peer: &Peer<RoleServer>,
 ) -> Resolution {
     let form = elicit::params(&asked.question);
@@ -438,7 +438,7 @@ fn finish(desk: &Desk, r: Resolution, id: Option<&str>, what: &str) -> Result<Ap
         match r.channel {
             Channel::Timeout => format!(
                 "denied: nobody answered the confirmation for {what} within {}; the call was not made",
-                crate::approval::human_duration(timeout)
+                crate::approvals::human_duration(timeout)
             ),
             Channel::Lock => {
                 "denied: keyward was locked by the user while the call waited".to_string()
@@ -526,29 +526,26 @@ pub fn lock(desk: &Desk, by: &str) -> usize {
     for (q, r) in &denied {
         record_answer(desk, q, r);
     }
-    let _ = audit::record(
-        &desk.audit,
-        Event {
-            agent: by.to_string(),
-            kind: "admin".into(),
-            target: "keyward".into(),
-            decision: "lock".into(),
-            ..Event::default()
-        },
-    );
+    record_admin(desk, by, Decision::Lock);
     denied.len()
 }
 
 /// Lifts the lock (the caller checked the passphrase).
 pub fn unlock(desk: &Desk, by: &str) {
     desk.approvals.unlock();
+    record_admin(desk, by, Decision::Unlock);
+}
+
+/// The human's own act on keyward, recorded (best effort: the lock holds
+/// whether or not its record could be written).
+fn record_admin(desk: &Desk, by: &str, decision: Decision) {
     let _ = audit::record(
         &desk.audit,
         Event {
             agent: by.to_string(),
-            kind: "admin".into(),
+            kind: Kind::Admin,
             target: "keyward".into(),
-            decision: "unlock".into(),
+            decision,
             ..Event::default()
         },
     );

@@ -7,6 +7,8 @@ use serde_json::Value;
 
 use keyward_redact::Scrubber;
 
+use super::Stop;
+
 /// A response fit for the agent's eyes.
 #[derive(Debug)]
 pub struct Scrubbed {
@@ -136,6 +138,16 @@ where
     let json = serde_json::to_value(&value).ok()?;
     let (json, n) = scrub_json(scrubber, json);
     serde_json::from_value(json).ok().map(|v| (v, n))
+}
+
+/// [`scrub_serde`] for an answer: one that cannot be scrubbed fails the
+/// call (`what` names it in the error) rather than pass raw.
+pub fn scrub_answer<T>(scrubber: &Scrubber, value: T, what: &str) -> Result<(T, usize), Stop>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    scrub_serde(scrubber, value)
+        .ok_or_else(|| Stop::failed(format!("keyward could not scrub the {what}")))
 }
 
 /// Scrubs upstream tool definitions (names, descriptions, schemas) before

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use keyward_config::{Limits, Service, Workflow};
 
-use crate::upstream::{CommandRuntime, ListChanged, PinStore, ServerRuntime, route_tool_name};
+use crate::servers::{CommandRuntime, ListChanged, PinStore, ServerRuntime, route_tool_name};
 
 /// A configured HTTP service. Its credential is part of the live secrets
 /// ([`super::inject::Inject`]).

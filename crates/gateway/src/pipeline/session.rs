@@ -18,7 +18,7 @@ use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 
 pub use super::approval::Asker;
-use crate::approval::Approvals;
+use crate::approvals::Approvals;
 
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -68,7 +68,7 @@ impl Drop for SessionEnd {
 impl Default for SessionId {
     fn default() -> Self {
         SessionId(Arc::new(SessionEnd {
-            id: crate::approval::new_id(),
+            id: crate::approvals::new_id(),
             approvals: OnceLock::new(),
         }))
     }
@@ -183,7 +183,7 @@ mod tests {
 
     #[tokio::test]
     async fn session_grants_end_when_the_connection_does() {
-        use crate::approval::{Answer, Approvals, Ask, Channel, SystemClock};
+        use crate::approvals::{Answer, Approvals, Ask, Channel, SystemClock};
         use keyward_policy::{GrantScope, Target};
         use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! upstream: the connectors that perform a call — the HTTP client, the
-//! upstream MCP servers (in [`crate::upstream`], each started with its own
+//! upstream MCP servers (in [`crate::servers`], each started with its own
 //! secrets), and the exec of an allow-listed command. Each kind's
 //! `perform` (in [`super::kind`]) hands its routed call to one of them
 //! with the credential inject made.

@@ -40,7 +40,7 @@ use super::kind::http::Http;
 use super::kind::tool::UpstreamTool;
 use super::session::Session;
 use super::{Call, Stages, Stop, ToolOutcome, approval, audit, policy, run, would_allow};
-use crate::approval::Ask;
+use crate::approvals::Ask;
 
 /// How much of the reason a step stopped the run is kept.
 const REASON_CHARS: usize = 1000;
@@ -122,7 +122,7 @@ pub async fn run_workflow(
             audit::printable(name, 64)
         ));
     };
-    let run_id = crate::approval::new_id();
+    let run_id = crate::approvals::new_id();
     let event = Event {
         agent: session.agent.clone(),
         kind: "workflow".into(),
@@ -235,7 +235,7 @@ async fn run_step(
     let call = Call {
         session: session.clone(),
         name: match &step.call {
-            StepCall::Tool { server, tool, .. } => crate::upstream::exposed_name(server, tool),
+            StepCall::Tool { server, tool, .. } => crate::servers::exposed_name(server, tool),
             _ => String::new(),
         },
         args: Some(args),
@@ -396,16 +396,10 @@ fn input_list(wf: &Workflow) -> String {
         .join(", ")
 }
 
-/// Records the run and builds the report.
-fn finish(
-    st: &Stages,
-    wf: &Workflow,
-    mut event: Event,
-    run_id: &str,
-    ran: Vec<Ran>,
-    stop: Option<Stop_>,
-) -> ToolOutcome {
-    let not_run: Vec<&str> = match &stop {
+/// The run's report: text for the model, and the same as structured
+/// content.
+fn report(wf: &Workflow, run_id: &str, ran: &[Ran], stop: Option<&Stop_>) -> (String, Value) {
+    let not_run: Vec<&str> = match stop {
         None => Vec::new(),
         Some(s) => wf
             .steps
@@ -415,7 +409,7 @@ fn finish(
             .map(|step| step.id.as_str())
             .collect(),
     };
-    let mut text = match &stop {
+    let mut text = match stop {
         None => format!(
             "workflow {} (run {run_id}): completed, {} of {} steps\n",
             wf.name,
@@ -432,7 +426,7 @@ fn finish(
         ),
     };
     let mut steps = Vec::new();
-    for r in &ran {
+    for r in ran {
         let status = if r.output.ok { "ok" } else { "stopped" };
         text.push_str(&format!(
             "\n## {} ({}): {status}\n{}\n",
@@ -445,7 +439,7 @@ fn finish(
             "summary": r.output.summary,
         }));
     }
-    let stopped = stop.as_ref().map(|s| {
+    let stopped = stop.map(|s| {
         let reason = bounded(&s.reason, REASON_CHARS);
         if !ran.iter().any(|r| r.id == s.step) {
             text.push_str(&format!("\n## {}: stopped\n{reason}\n", s.step));
@@ -463,7 +457,19 @@ fn finish(
         "stopped": stopped,
         "not_run": not_run,
     });
+    (text, structured)
+}
 
+/// Records the run and builds the report.
+fn finish(
+    st: &Stages,
+    wf: &Workflow,
+    mut event: Event,
+    run_id: &str,
+    ran: Vec<Ran>,
+    stop: Option<Stop_>,
+) -> ToolOutcome {
+    let (text, structured) = report(wf, run_id, &ran, stop.as_ref());
     event.decision = stop
         .as_ref()
         .map_or(Decision::Allow, |s| s.decision.clone());

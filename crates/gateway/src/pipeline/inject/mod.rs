@@ -49,7 +49,7 @@ pub use self::secrets::Secrets;
 use super::Stages;
 use super::route::{ServiceRuntime, Tables};
 use crate::GatewayError;
-use crate::upstream::{CommandRuntime, ListChanged, ServerRuntime};
+use crate::servers::{CommandRuntime, ListChanged, ServerRuntime};
 
 /// How long a value from a remote store (and a `file://` value) is used
 /// before it is fetched again, unless the config says otherwise.

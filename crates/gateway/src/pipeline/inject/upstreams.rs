@@ -15,7 +15,7 @@ use keyward_vault::{EnvSource, SecretValue};
 
 use super::{Live, Lookup};
 use crate::GatewayError;
-use crate::upstream::{Catalog, CommandRuntime, ListChanged, LiveUpstream, ServerRuntime};
+use crate::servers::{Catalog, CommandRuntime, ListChanged, LiveUpstream, ServerRuntime};
 
 /// The only parts of keyward's environment a child sees. Everything else —
 /// KEYWARD_PASSPHRASE above all — stays out.

@@ -17,12 +17,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Kind;
-use crate::approval::Ask;
+use crate::approvals::Ask;
 use crate::pipeline::approval::{self, Approved};
 use crate::pipeline::inject::Credential;
 use crate::pipeline::route::Tables;
 use crate::pipeline::{Call, Stages, Stop, ToolOutcome, audit};
-use crate::upstream::split_tool_name;
+use crate::servers::split_tool_name;
 
 /// The `request_access` tool.
 pub struct RequestAccess;
@@ -84,7 +84,7 @@ impl Kind for RequestAccess {
         a: &AccessCall,
         _rule: Option<&RuleRef>,
     ) -> Result<Ask, Stop> {
-        let span = crate::approval::human_duration(a.duration);
+        let span = crate::approvals::human_duration(a.duration);
         Ok(Ask {
             agent: call.session.agent.clone(),
             session: call.session.id.clone(),

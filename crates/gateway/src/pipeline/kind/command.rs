@@ -16,12 +16,12 @@ use serde_json::{Value, json};
 
 use super::Kind;
 use super::command_sandbox as sandbox;
-use crate::approval::Ask;
+use crate::approvals::Ask;
 use crate::pipeline::approval::{self, Approved};
 use crate::pipeline::inject::Credential;
 use crate::pipeline::route::Tables;
 use crate::pipeline::{Call, Stages, Stop, ToolOutcome, audit};
-use crate::upstream::CommandRuntime;
+use crate::servers::CommandRuntime;
 
 /// The `run_command` tool.
 pub struct RunCommand;

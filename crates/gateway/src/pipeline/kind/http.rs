@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::Kind;
-use crate::approval::Ask;
+use crate::approvals::Ask;
 use crate::pipeline::approval::{self, Approved};
 use crate::pipeline::inject::Credential;
 use crate::pipeline::redact::{self, Scrubbed};
@@ -175,24 +175,7 @@ fn ask_http(
     target: &HttpTarget,
     decided: Option<&RuleRef>,
 ) -> Result<Ask, String> {
-    let rule = decided.and_then(|r| {
-        st.tables
-            .services
-            .get(&target.service)?
-            .service
-            .rules
-            .get(r.index)
-    });
-    let scope = GrantScope::Http {
-        service: target.service.clone(),
-        methods: Some(vec![target.method.clone()]),
-        paths: match rule {
-            Some(r) => r.paths.clone(),
-            None => keyward_policy::PathPattern::parse(target.path.as_str())
-                .map(|p| vec![p])
-                .unwrap_or_default(),
-        },
-    };
+    let scope = grant_scope(st, target, decided);
     let body = target.body.as_deref().unwrap_or_default();
     let query = target.query.as_deref().unwrap_or_default();
     let params: Vec<u8> = target
@@ -214,20 +197,7 @@ fn ask_http(
         .iter()
         .flat_map(|(k, v)| [k.as_bytes(), b": ", v.as_bytes(), b"\n"].concat())
         .collect();
-    let mut shown_args = String::new();
-    if !target.headers.is_empty() {
-        shown_args.push_str("headers: ");
-        shown_args.push_str(&String::from_utf8_lossy(&headers).replace('\n', "; "));
-        shown_args.push('\n');
-    }
-    match std::str::from_utf8(body) {
-        Ok("") => {}
-        Ok(text) => {
-            shown_args.push_str(if target.json { "json body: " } else { "body: " });
-            shown_args.push_str(text);
-        }
-        Err(_) => shown_args.push_str(&format!("[{} bytes of binary body]", body.len())),
-    }
+    let shown_args = shown_args(target, &headers, body);
     let preview = approval::preview(&st.scrubber(), &Value::String(shown_args));
     let (path, _) = redact::scrub_text(&st.scrubber(), target.path.as_str());
     let (sent_query, _) = redact::scrub_text(&st.scrubber(), &sent_query);
@@ -260,6 +230,48 @@ fn ask_http(
         ]),
         grant_on_once: None,
     })
+}
+
+/// "Allow for a while" grants this method on the paths of the rule that
+/// asked (or on this one path, when no rule did).
+fn grant_scope(st: &Stages, target: &HttpTarget, decided: Option<&RuleRef>) -> GrantScope {
+    let rule = decided.and_then(|r| {
+        st.tables
+            .services
+            .get(&target.service)?
+            .service
+            .rules
+            .get(r.index)
+    });
+    GrantScope::Http {
+        service: target.service.clone(),
+        methods: Some(vec![target.method.clone()]),
+        paths: match rule {
+            Some(r) => r.paths.clone(),
+            None => keyward_policy::PathPattern::parse(target.path.as_str())
+                .map(|p| vec![p])
+                .unwrap_or_default(),
+        },
+    }
+}
+
+/// The headers and body as the question's preview shows them.
+fn shown_args(target: &HttpTarget, headers: &[u8], body: &[u8]) -> String {
+    let mut shown = String::new();
+    if !target.headers.is_empty() {
+        shown.push_str("headers: ");
+        shown.push_str(&String::from_utf8_lossy(headers).replace('\n', "; "));
+        shown.push('\n');
+    }
+    match std::str::from_utf8(body) {
+        Ok("") => {}
+        Ok(text) => {
+            shown.push_str(if target.json { "json body: " } else { "body: " });
+            shown.push_str(text);
+        }
+        Err(_) => shown.push_str(&format!("[{} bytes of binary body]", body.len())),
+    }
+    shown
 }
 
 /// The query parameters a question shows in full, at most (escaped

@@ -8,7 +8,7 @@ use futures::future::join_all;
 use keyward_connectors::mcp::{McpError, Upstream};
 
 use crate::pipeline::{Stages, redact};
-use crate::upstream::ServerRuntime;
+use crate::servers::ServerRuntime;
 
 /// Fetches a list from every server that `allows` it; a server that fails
 /// is left out (with a warning). Locked means no traffic at all: no server

@@ -23,7 +23,7 @@ use super::approval::Approved;
 use super::inject::Credential;
 use super::route::Tables;
 use super::{Call, Stages, Stop};
-use crate::approval::Ask;
+use crate::approvals::Ask;
 
 /// A kind of call. `run::<K>` calls these in pipeline order.
 pub trait Kind {

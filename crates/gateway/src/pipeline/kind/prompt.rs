@@ -13,12 +13,12 @@ use serde_json::{Map, Value};
 
 use super::Kind;
 use super::listing::from_allowed;
-use crate::approval::Ask;
+use crate::approvals::Ask;
 use crate::pipeline::approval::Approved;
 use crate::pipeline::inject::Credential;
 use crate::pipeline::route::Tables;
 use crate::pipeline::{Call, Stages, Stop, audit, redact};
-use crate::upstream::{ServerRuntime, exposed_name, unprefixed_collides};
+use crate::servers::{ServerRuntime, exposed_name, unprefixed_collides};
 
 /// `prompts/get`.
 pub struct GetPrompt;
@@ -156,8 +156,7 @@ impl Kind for GetPrompt {
         _limits: &Limits,
         result: GetPromptResult,
     ) -> Result<(GetPromptResult, usize), Stop> {
-        redact::scrub_serde(scrubber, result)
-            .ok_or_else(|| Stop::failed("keyward could not scrub the prompt"))
+        redact::scrub_answer(scrubber, result, "prompt")
     }
 
     fn render(result: GetPromptResult, _rec: &mut Event) -> GetPromptResult {

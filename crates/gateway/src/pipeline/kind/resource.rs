@@ -12,12 +12,12 @@ use rmcp::model::{ReadResourceResult, Resource};
 
 use super::Kind;
 use super::listing::from_allowed;
-use crate::approval::Ask;
+use crate::approvals::Ask;
 use crate::pipeline::approval::Approved;
 use crate::pipeline::inject::Credential;
 use crate::pipeline::route::Tables;
 use crate::pipeline::{Call, Stages, Stop, audit, redact};
-use crate::upstream::ServerRuntime;
+use crate::servers::ServerRuntime;
 
 /// `resources/read`.
 pub struct ReadResource;
@@ -133,8 +133,7 @@ impl Kind for ReadResource {
         _limits: &Limits,
         result: ReadResourceResult,
     ) -> Result<(ReadResourceResult, usize), Stop> {
-        redact::scrub_serde(scrubber, result)
-            .ok_or_else(|| Stop::failed("keyward could not scrub the resource"))
+        redact::scrub_answer(scrubber, result, "resource")
     }
 
     fn render(result: ReadResourceResult, _rec: &mut Event) -> ReadResourceResult {

@@ -14,12 +14,12 @@ use rmcp::model::{CallToolResult, ContentBlock, Tool};
 use serde_json::Value;
 
 use super::Kind;
-use crate::approval::Ask;
+use crate::approvals::Ask;
 use crate::pipeline::approval::{self, Approved};
 use crate::pipeline::inject::Credential;
 use crate::pipeline::route::Tables;
 use crate::pipeline::{Call, Stages, Stop, audit, redact};
-use crate::upstream::{Catalog, CatalogEntry, ServerRuntime, unprefixed_collides};
+use crate::servers::{Catalog, CatalogEntry, ServerRuntime, unprefixed_collides};
 
 /// A tool of an upstream server.
 pub struct UpstreamTool;

@@ -10,7 +10,7 @@ use tokio::net::{UnixListener, UnixStream};
 
 use super::protocol::{GrantView, QuestionView, Reply, Request};
 use crate::Gateway;
-use crate::approval::{Answer, AnswerError, Channel, PassphraseError};
+use crate::approvals::{Answer, AnswerError, Channel, PassphraseError};
 use crate::pipeline::approval::{lock, settle, unlock};
 
 /// The largest request line read.

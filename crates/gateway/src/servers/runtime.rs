@@ -37,7 +37,7 @@ impl ServerRuntime {
 /// path pinned at approval, checked before each run
 /// ([`crate::pipeline::command_sandbox`]).
 /// Its environment, secrets resolved, is part of the live secrets
-/// ([`crate::Gateway::command_env`]).
+/// ([`crate::pipeline::inject::Secrets::command_env`]).
 pub struct CommandRuntime {
     pub command: Command,
     pub program: PathBuf,

@@ -11,8 +11,9 @@ use rmcp::model::{
     ResultType, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
-use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
+use crate::Gateway;
 use crate::pipeline::audit::printable;
 use crate::pipeline::kind::access::RequestAccess;
 use crate::pipeline::kind::command::RunCommand;
@@ -23,8 +24,7 @@ use crate::pipeline::kind::tool::{self, UpstreamTool};
 use crate::pipeline::redact::scrub_result;
 use crate::pipeline::session::{ConnectionIdentity, Session};
 use crate::pipeline::{Call, Kind, Stages, Stopped, ToolOutcome, run, workflow};
-use crate::tools::{self, HTTP_REQUEST, LIST_SERVICES, REQUEST_ACCESS, RUN_COMMAND};
-use crate::{Gateway, GatewayError};
+use crate::transport::tools::{self, HTTP_REQUEST, LIST_SERVICES, REQUEST_ACCESS, RUN_COMMAND};
 use std::sync::{Arc, OnceLock};
 
 use keyward_policy::Action;
@@ -56,16 +56,16 @@ impl Shape {
 /// never becomes ready they get an error.
 #[derive(Clone, Debug)]
 pub struct KeywardServer {
-    gateway: Arc<OnceLock<Gateway>>,
+    pub(super) gateway: Arc<OnceLock<Gateway>>,
     /// Held by the starter until the gateway is set (or failed): requests
     /// made meanwhile queue on it and go on in arrival order (the lock is
     /// fair), as they would have on a ready gateway.
-    gate: Arc<tokio::sync::Mutex<()>>,
-    shape: Shape,
+    pub(super) gate: Arc<tokio::sync::Mutex<()>>,
+    pub(super) shape: Shape,
     tools: Vec<Tool>,
     identity: ConnectionIdentity,
     /// Set once this connection's peer was added to the gateway's
-    /// [`crate::upstream::ListChanged`].
+    /// [`crate::servers::ListChanged`].
     following: Arc<OnceLock<()>>,
 }
 
@@ -82,7 +82,7 @@ impl KeywardServer {
         server
     }
 
-    fn with(shape: Shape) -> Self {
+    pub(super) fn with(shape: Shape) -> Self {
         KeywardServer {
             tools: tools::definitions(shape.commands),
             shape,
@@ -395,57 +395,4 @@ fn not_started() -> McpError {
         "keyward could not start (see its log: the vault or a secret reference could not be opened)",
         None,
     )
-}
-
-/// Serves MCP on stdin/stdout until the client closes the stream.
-/// Meanwhile, follows changes of the secrets ([`crate::live::run`]).
-pub async fn serve_stdio(gateway: Gateway) -> Result<(), GatewayError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let shape = KeywardServer::new(gateway.clone()).shape;
-    let _ = tx.send(gateway);
-    serve_stdio_starting(shape, rx).await
-}
-
-/// Like [`serve_stdio`], but answers `initialize` at once and lets every
-/// other request wait for `gateway`, which is still being built (the vault
-/// unlock is most of a cold start: the OS credential store answers over
-/// D-Bus). When `gateway` is dropped unsent — the build failed — this
-/// returns `Err(GatewayError::NotStarted)` at once, and the caller reports
-/// why.
-pub async fn serve_stdio_starting(
-    shape: Shape,
-    gateway: tokio::sync::oneshot::Receiver<Gateway>,
-) -> Result<(), GatewayError> {
-    let server = KeywardServer::with(shape);
-    let turn = server.gate.clone().lock_owned().await;
-    let slot = server.gateway.clone();
-    let running = server
-        .serve(rmcp::transport::io::stdio_pipes())
-        .await
-        .map_err(|e| GatewayError::Transport(e.to_string()))?;
-    let cancel = running.cancellation_token();
-    let mut refresh = None;
-    let waiting = running.waiting();
-    tokio::pin!(waiting);
-    let done = tokio::select! {
-        done = &mut waiting => done,
-        built = gateway => match built {
-            Ok(gw) => {
-                refresh = Some(tokio::spawn(gw.follow_secrets()));
-                let _ = slot.set(gw);
-                drop(turn);
-                waiting.await
-            }
-            Err(_) => {
-                drop(turn);
-                cancel.cancel();
-                return Err(GatewayError::NotStarted);
-            }
-        },
-    };
-    if let Some(r) = refresh {
-        r.abort();
-    }
-    done.map(|_| ())
-        .map_err(|e| GatewayError::Transport(e.to_string()))
 }

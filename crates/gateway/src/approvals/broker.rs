@@ -387,7 +387,7 @@ pub(crate) fn new_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::approval::FakeClock;
+    use crate::approvals::FakeClock;
     use keyward_policy::{GrantScope, Method, NormalizedPath, PathPattern};
 
     fn start() -> jiff::Timestamp {

@@ -131,7 +131,7 @@ mod tests {
     /// invisible or control character (its own line breaks aside).
     #[test]
     fn bidi_override_in_reason_is_escaped_in_the_elicitation_message() {
-        use crate::approval::question_tests::{assert_no_hidden, hostile_question};
+        use crate::approvals::question_tests::{assert_no_hidden, hostile_question};
         let q = hostile_question();
         for form in [
             serde_json::to_value(params(&q).expect("form")).expect("v"),

@@ -3,14 +3,14 @@
 //! channel that tells the agent when a catalog changed.
 
 mod catalog;
-mod live;
 pub mod pins;
 mod runtime;
+mod supervised;
 
 pub use catalog::{
     Catalog, CatalogEntry, TOOL_SEPARATOR, exposed_name, route_tool_name, split_tool_name,
     unprefixed_collides,
 };
-pub use live::LiveUpstream;
 pub use pins::{PinCheck, PinError, PinStore};
 pub use runtime::{CommandRuntime, ListChanged, ServerRuntime};
+pub use supervised::LiveUpstream;

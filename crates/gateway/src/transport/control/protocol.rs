@@ -3,7 +3,7 @@
 use keyward_policy::Grant;
 use serde::{Deserialize, Serialize};
 
-use crate::approval::Question;
+use crate::approvals::Question;
 
 /// One request. `passphrase` travels only over the 0600 socket, to a
 /// listener the CLI verified; it is never printed (`Debug` shows the
