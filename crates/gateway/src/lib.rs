@@ -13,6 +13,7 @@
 //! [`transport`]s and the [`dashboard`].
 
 pub mod approvals;
+pub mod cell;
 pub mod dashboard;
 mod error;
 mod gateway;

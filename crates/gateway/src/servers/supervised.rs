@@ -9,7 +9,7 @@ use keyward_connectors::mcp::{McpError, Supervised, Upstream, UpstreamEvents, Up
 use keyward_vault::SecretValue;
 use rmcp::model::{CallToolResult, JsonObject, Tool};
 
-use crate::pipeline::inject::Live;
+use crate::cell::Live;
 
 /// How long a replaced upstream is left running for the calls still on it.
 const RETIRE_AFTER: Duration = Duration::from_secs(30);

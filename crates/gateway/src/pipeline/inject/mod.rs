@@ -26,7 +26,6 @@
 //! connector.
 
 pub mod cache;
-mod cell;
 mod credentials;
 mod refresh;
 mod secrets;
@@ -42,13 +41,13 @@ use keyward_redact::{Generations, Scrubber, ScrubberBuilder};
 use keyward_vault::{EnvSource, Resolver, SecretRef, SecretValue, Vault};
 
 use self::cache::RefCache;
-pub use self::cell::Live;
 pub use self::credentials::{Lookup, credentials, scrub_set};
 pub use self::refresh::{FORCE_EVERY, Refetch, Refresher};
 pub use self::secrets::Secrets;
 use super::Stages;
 use super::route::{ServiceRuntime, Tables};
 use crate::GatewayError;
+pub use crate::cell::Live;
 use crate::servers::{CommandRuntime, ListChanged, ServerRuntime};
 
 /// How long a value from a remote store (and a `file://` value) is used

@@ -36,7 +36,7 @@ pub enum ProgramPins {
 }
 
 /// What the gateway needs to run commands; set once by the CLI
-/// ([`crate::Gateway::set_exec`]). Without it, no command runs.
+/// (set once, by whoever builds the stages, before serving). Without it, no command runs.
 #[derive(Clone, Debug)]
 pub struct ExecSetup {
     /// Where each run's private HOME is made (in keyward's data dir).
