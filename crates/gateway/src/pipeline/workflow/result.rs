@@ -55,7 +55,7 @@ fn with_common(mut fields: Map<String, Value>, ok: bool, text: &str, json: Optio
     Value::Object(fields)
 }
 
-/// The result of `http::handle`.
+/// The answer of an `http_request` step (`run::<Http>`).
 pub(crate) fn of_http(outcome: &ToolOutcome) -> StepOutput {
     let Some(s) = outcome.structured.as_ref().filter(|_| !outcome.is_error) else {
         return refused(outcome);
@@ -82,7 +82,7 @@ pub(crate) fn of_http(outcome: &ToolOutcome) -> StepOutput {
     }
 }
 
-/// The result of `tool::handle`.
+/// The answer of an upstream tool step (`run::<UpstreamTool>`).
 pub(crate) fn of_tool(result: &Result<CallToolResult, ToolOutcome>) -> StepOutput {
     let r = match result {
         Ok(r) => r,
@@ -106,7 +106,7 @@ pub(crate) fn of_tool(result: &Result<CallToolResult, ToolOutcome>) -> StepOutpu
     }
 }
 
-/// The result of `command::handle`. A command that ran but failed (exit
+/// The answer of a `run_command` step (`run::<RunCommand>`). A command that ran but failed (exit
 /// code not 0, killed, timed out) is an error outcome with structured
 /// content; one that was refused has none.
 pub(crate) fn of_command(outcome: &ToolOutcome) -> StepOutput {
