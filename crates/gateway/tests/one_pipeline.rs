@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use keyward_audit::AuditLog;
 use keyward_config::Config;
@@ -16,9 +17,9 @@ use keyward_gateway::Gateway;
 use keyward_gateway::approvals::{Answer, Ask, Channel};
 use keyward_gateway::pipeline::kind::http::Http;
 use keyward_gateway::pipeline::session::{Asker, Session};
-use keyward_gateway::pipeline::{Call, run};
+use keyward_gateway::pipeline::{Call, Stop, approval, policy, run};
 use keyward_gateway::servers::PinStore;
-use keyward_policy::{GrantScope, Method, PathPattern};
+use keyward_policy::{GrantScope, Method, NormalizedPath, PathPattern, Rules, Target};
 use keyward_redact::REDACTED;
 use keyward_vault::{KdfParams, SecretValue, Vault};
 use serde_json::{Map, Value, json};
@@ -375,4 +376,75 @@ fn a_grant_answers_a_confirm_but_never_a_deny() {
             (Some("deny"), None)
         ]
     );
+}
+
+/// The policy stage found a grant; before the approval stage used it, the
+/// human revoked it (a tool call's pin check, which comes between the two,
+/// may start a server and take seconds). The revoked grant must not answer
+/// for the human: the call is asked about instead.
+#[test]
+fn a_grant_revoked_after_the_decision_does_not_answer_for_the_human() {
+    let up = Upstream::start(OLD);
+    let f = fixture(&up);
+    let rt = runtime();
+    let st = f.gw.stages();
+    let id = f.grant("/held/**");
+    let call = f.call("POST", "/held/2");
+    let method = Method::parse("POST").unwrap();
+    let path = NormalizedPath::parse("/held/2").unwrap();
+    let target = Target::Http {
+        service: "svc",
+        method: &method,
+        path: &path,
+    };
+    let rules = &f.gw.services()["svc"].service.rules;
+    let verdict = policy::decide(st, &f.session, Rules::Http(rules), &target);
+    assert_eq!(verdict.grant.as_deref(), Some(id.as_str()));
+    assert!(f.gw.approvals().revoke(&id));
+
+    let ask = Ask {
+        agent: f.session.agent.clone(),
+        session: f.session.id.clone(),
+        kind: "http",
+        target: "svc: POST /held/2".into(),
+        rule: None,
+        preview: None,
+        reason: None,
+        scope: GrantScope::Http {
+            service: "svc".into(),
+            methods: None,
+            paths: vec![PathPattern::parse("/held/2").unwrap()],
+        },
+        digest: "e".into(),
+        grant_on_once: None,
+    };
+    let approvals = f.gw.approvals().clone();
+    let desk = f.gw.desk().clone();
+    let denier = rt.spawn(async move {
+        for _ in 0..200 {
+            if let Some(q) = approvals.pending().first() {
+                let _ = approval::settle(&desk, &q.id, Answer::Deny, Channel::Cli);
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    });
+    let mut rec = keyward_audit::Event::default();
+    let confirmed = rt.block_on(approval::confirm(
+        st,
+        &call,
+        Some(target),
+        verdict.grant,
+        ask,
+        &mut rec,
+    ));
+    match confirmed {
+        Err(Stop::Refused { message, .. }) => {
+            assert!(message.contains("declined"), "{message}")
+        }
+        Ok(a) => panic!("let through by {}", a.channel),
+        Err(other) => panic!("{other:?}"),
+    }
+    assert!(rt.block_on(denier).unwrap(), "the human was asked");
 }
