@@ -267,10 +267,10 @@ fn a_denied_call_never_reaches_the_upstream_nor_spends_a_rate_budget() {
     // ...and spends it.
     let limited = rt.block_on(run::<Http>(st, &f.call("GET", "/limited/b")));
 
-    let denied = denied.err().expect("denied");
+    let denied = denied.expect_err("denied");
     assert!(denied.text.starts_with("denied"), "{}", denied.text);
     assert!(allowed.is_ok(), "{:?}", allowed.err());
-    let limited = limited.err().expect("rate limited");
+    let limited = limited.expect_err("rate limited");
     assert!(
         limited.text.starts_with("rate limited:"),
         "{}",
@@ -359,7 +359,7 @@ fn a_grant_answers_a_confirm_but_never_a_deny() {
     let held = rt.block_on(run::<Http>(st, &f.call("POST", "/held/1")));
     assert!(held.is_ok(), "{:?}", held.err());
     let never = rt.block_on(run::<Http>(st, &f.call("POST", "/held/never")));
-    let never = never.err().expect("denied");
+    let never = never.expect_err("denied");
     assert!(never.text.starts_with("denied"), "{}", never.text);
 
     assert_eq!(up.paths(), ["/held/1"]);
