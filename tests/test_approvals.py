@@ -9,6 +9,7 @@ import json
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import anyio
 import pytest
@@ -676,3 +677,36 @@ def test_padding_cannot_push_query_parameters_out_of_the_question(home, upstream
         assert f"?{query}&currency=eur" in shown, shown
         assert "characters of the path not shown" in shown, shown
     assert posts(upstream) == []
+
+
+def test_a_duration_answer_grants_the_tool_and_answers_its_later_confirms(home):
+    """A grant answers a `confirm` of an upstream tool as it does an HTTP
+    call's: the same approval stage for every kind."""
+    import sys
+
+    fixtures = Path(__file__).parent / "fixtures"
+    home.write_config(f"""
+[approvals]
+timeout = "20s"
+notify = false
+
+[servers.pin]
+command = "{sys.executable}"
+args = ["{fixtures / 'pin_server.py'}"]
+tools = {{ add = "confirm" }}
+""")
+    seen: list = []
+
+    async def calls(client):
+        first = await client.call_tool("pin__add", {"a": 2, "b": 3})
+        second = await client.call_tool("pin__add", {"a": 4, "b": 5})
+        return first, second
+
+    first, second = mcp_call(home, calls, elicitation_callback=answering("5m", seen=seen))
+    assert not first.is_error and "5" in text_of(first), text_of(first)
+    assert not second.is_error and "9" in text_of(second), text_of(second)
+    assert len(seen) == 1, "the grant answered the second confirm"
+    tools = [r for r in home.audit() if r["kind"] == "tool"]
+    assert [r["decision"] for r in tools] == ["allow", "allow"]
+    assert tools[0]["channel"] == "elicitation" and tools[0].get("approval")
+    assert tools[1]["channel"].startswith("grant ") and "approval" not in tools[1], tools[1]

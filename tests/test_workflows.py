@@ -7,6 +7,8 @@ upstream, server-everything, and the official Python MCP SDK."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from mcp import types
@@ -448,3 +450,41 @@ call = { service = "api", method = "GET", path = "/incidents/x" }
     out = p.stdout + p.stderr
     assert p.returncode != 0
     assert "workflows.w.steps[0].call.path" in out and "has not run yet" in out, out
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_a_tool_step_of_an_unprefixed_server_calls_that_servers_tool(home):
+    """A step names `SERVER__TOOL` in keyward.toml whether or not the
+    server is mounted with `prefix = false`; the step calls that server's
+    tool by its own name (it was routed as the agent-facing name
+    `col__plain`, i.e. a tool `col__plain` of the unprefixed server, which
+    does not exist)."""
+    home.write_config(f"""
+[servers.col]
+command = "{sys.executable}"
+args = ["{FIXTURES / 'colliding_server.py'}"]
+prefix = false
+tools = {{ plain = "allow", "pin__add" = "deny" }}
+
+[workflows.hello]
+description = "Call the unprefixed server's tool"
+
+[[workflows.hello.steps]]
+id = "plain"
+call = {{ tool = "col__plain" }}
+""")
+
+    async def calls(client):
+        return await client.call_tool("hello", {})
+
+    r = mcp_call(home, calls)
+    assert not r.is_error, text_of(r)
+    assert "plain from the colliding server" in text_of(r)
+    run = r.structured_content["run"]
+    records = run_records(home, run)
+    assert [(x["kind"], x["target"], x.get("tool"), x["run"], x["decision"]) for x in records] == [
+        ("tool", "col", "plain", f"{run}/plain", "allow"),
+        ("workflow", "hello", None, run, "allow"),
+    ]

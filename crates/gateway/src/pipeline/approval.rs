@@ -193,7 +193,8 @@ pub fn locked(approvals: &Approvals) -> Option<Stop> {
 }
 
 /// Holds the call described by `ask` until a human answers, or lets it
-/// through at once when the policy stage found a `grant` that covers it.
+/// through at once when the policy stage found a `grant` that covers it
+/// and a grant still covers it now.
 /// `target` `None`: no grant can answer for the human (a `request_access`
 /// question, or a workflow step's own `confirm`). A refusal marks `rec`
 /// with the question and the channel that answered; the pipeline records
@@ -210,8 +211,13 @@ pub async fn confirm(
     if let Some(stop) = locked(&desk.approvals) {
         return Err(stop);
     }
-    if let Some(id) = grant {
-        return Ok(by_grant(&id));
+    // The grant the policy stage found is looked up again now: the checks
+    // in between (a tool's pin check may start its server) take time, and
+    // a grant revoked or expired meanwhile must not answer for the human.
+    if grant.is_some()
+        && let Some(approved) = granted(desk, &call.session, target.as_ref())
+    {
+        return Ok(approved);
     }
     // `[approvals] elicitation = false`: the client is never asked (an
     // agent that can run its own MCP client could answer there).

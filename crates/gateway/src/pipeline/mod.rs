@@ -50,6 +50,12 @@ pub struct Call {
     /// The agent-facing name: a tool name, a prompt name, a resource URI.
     pub name: String,
     pub args: Option<Map<String, Value>>,
+    /// The upstream server, when the caller names it apart from the tool
+    /// (a workflow step's `tool = "SERVER__TOOL"` in keyward.toml): then
+    /// `name` is the server's own name for the tool, and the call is not
+    /// routed by the agent-facing name (which, for a server mounted with
+    /// `prefix = false`, is not `SERVER__TOOL`).
+    pub server: Option<String>,
     /// `RUN_ID/STEP_ID` when the call is a step of a workflow run: every
     /// record it writes names the step.
     pub run: Option<String>,
@@ -61,6 +67,7 @@ impl Call {
             session: session.clone(),
             name: name.to_string(),
             args,
+            server: None,
             run: None,
         }
     }

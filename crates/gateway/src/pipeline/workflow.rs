@@ -232,13 +232,15 @@ async fn run_step(
             return Err(stopped(event, Stop::refused(Decision::Error, message)));
         }
     };
+    let (server, name) = match &step.call {
+        StepCall::Tool { server, tool, .. } => (Some(server.clone()), tool.clone()),
+        _ => (None, String::new()),
+    };
     let call = Call {
         session: session.clone(),
-        name: match &step.call {
-            StepCall::Tool { server, tool, .. } => crate::servers::exposed_name(server, tool),
-            _ => String::new(),
-        },
+        name,
         args: Some(args),
+        server,
         run: event.run.clone(),
     };
     if step.confirm && rules_would_allow(st, &step.call, &call).await {

@@ -40,7 +40,11 @@ impl Kind for UpstreamTool {
     type Answer = CallToolResult;
 
     async fn route(st: &Stages, call: &Call, rec: &mut Event) -> Result<ToolCall, Stop> {
-        let Some((server, tool)) = st.tables.route_name(&call.name) else {
+        let routed = match &call.server {
+            Some(server) => Some((server.as_str(), call.name.as_str())),
+            None => st.tables.route_name(&call.name),
+        };
+        let Some((server, tool)) = routed else {
             return Err(Stop::refused(Decision::Error, "error: unknown tool"));
         };
         rec.target = server.to_string();
