@@ -24,3 +24,32 @@ pub enum GatewayError {
     #[error("keyward could not start")]
     NotStarted,
 }
+
+impl GatewayError {
+    /// Why one target is unavailable, with what to do about it, for
+    /// `list_services`, the CLI's listings and the refusal of a call. It
+    /// names the reference, never a value.
+    pub fn unavailable_reason(&self) -> String {
+        use keyward_vault::SecretRef;
+        match self {
+            GatewayError::Secret { source, .. } => {
+                let fix = match source.reference() {
+                    Some(SecretRef::Vault(name)) => format!(
+                        "store it with `keyward secret set {name}` (or correct the name in keyward.toml and approve the edit)"
+                    ),
+                    Some(SecretRef::Env(var)) => {
+                        format!("set {var} in keyward's own environment")
+                    }
+                    _ => "fix the reference or its store".to_string(),
+                };
+                format!(
+                    "its secret does not resolve: {source}; {fix}, then restart keyward (`keyward doctor` checks every reference)"
+                )
+            }
+            GatewayError::Credential { message, .. } => format!(
+                "{message}; fix it, then restart keyward (`keyward doctor` checks every reference)"
+            ),
+            other => other.to_string(),
+        }
+    }
+}
