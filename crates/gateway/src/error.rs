@@ -33,17 +33,18 @@ impl GatewayError {
         use keyward_vault::SecretRef;
         match self {
             GatewayError::Secret { source, .. } => {
-                let fix = match source.reference() {
-                    Some(SecretRef::Vault(name)) => format!(
-                        "store it with `keyward secret set {name}` (or correct the name in keyward.toml and approve the edit)"
-                    ),
-                    Some(SecretRef::Env(var)) => {
-                        format!("set {var} in keyward's own environment")
+                // The vault's own error already says how to add the secret.
+                let other = match source.reference() {
+                    Some(SecretRef::Vault(_)) => {
+                        " (or correct the name in keyward.toml and approve the edit)".to_string()
                     }
-                    _ => "fix the reference or its store".to_string(),
+                    Some(SecretRef::Env(var)) => {
+                        format!("; set {var} in keyward's own environment")
+                    }
+                    _ => String::new(),
                 };
                 format!(
-                    "its secret does not resolve: {source}; {fix}, then restart keyward (`keyward doctor` checks every reference)"
+                    "its secret does not resolve: {source}{other}; then restart keyward (`keyward doctor` checks every reference)"
                 )
             }
             GatewayError::Credential { message, .. } => format!(

@@ -147,8 +147,8 @@ impl KeywardServer {
     fn not_started(&self) -> String {
         match self.failed.get() {
             Some(cause) => format!(
-                "error: keyward could not start, so nothing can be called: {cause}\n\
-                 Then restart keyward (restart or reconnect the MCP client)."
+                "error: keyward could not start, so nothing can be called. It said:\n{cause}\n\
+                 After the fix, restart keyward (restart or reconnect the MCP client)."
             ),
             None => "error: keyward could not start (see its log on stderr)".to_string(),
         }
