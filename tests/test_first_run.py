@@ -6,10 +6,17 @@ reference does not resolve beside services that work."""
 
 from __future__ import annotations
 
-import anyio
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
 import pytest
 
-from conftest import PASSPHRASE, Home, canary, mcp_call, open_service, text_of
+from conftest import KEYWARD, PASSPHRASE, Home, canary, mcp_call, open_service, text_of
 
 
 def trimmed(home: Home, tmp_path, **extra: str) -> Home:
@@ -96,8 +103,6 @@ def test_missing_approved_config_answers_calls_with_the_cause_instead_of_closing
     """Issue 12 item 1: any start-up failure, not only the vault's: with no
     approved config (its copy removed) nothing is served, and the calls say
     so."""
-    import shutil
-
     home.write_config(open_service(upstream.origin))
     shutil.rmtree(home.dir / "approved")
     direct = home.run("serve", input="", check=False)
@@ -207,3 +212,53 @@ def test_service_add_warns_when_the_secret_does_not_exist_yet_and_adds_it(home):
         "--secret", "github_token", "--allow", "GET /**",
     )
     assert "does not resolve" not in p.stderr, p.stderr
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "serve-http-systemd.md"
+
+
+def unit_from_doc() -> str:
+    text = DOC.read_text()
+    return text.split("```ini\n", 1)[1].split("```", 1)[0]
+
+
+def test_systemd_unit_in_the_docs_is_valid_and_its_execstart_serves(home, tmp_path):
+    """The unit docs/serve-http-systemd.md shows: systemd accepts it (where
+    systemd-analyze exists), its ExecStart names `keyward serve --http`,
+    and that command serves and stops cleanly on SIGTERM, as the unit's
+    stop does."""
+    unit = unit_from_doc()
+    exec_start = next(l.split("=", 1)[1] for l in unit.splitlines() if l.startswith("ExecStart="))
+    argv = shlex.split(exec_start)
+    assert argv[0] == "%h/.cargo/bin/keyward" and argv[1:] == ["serve", "--http"], argv
+    local = unit.replace("%h/.cargo/bin/keyward", KEYWARD)
+    if shutil.which("systemd-analyze"):
+        f = tmp_path / "keyward-http.service"
+        f.write_text(local)
+        p = subprocess.run(["systemd-analyze", "verify", str(f)], capture_output=True, text=True, timeout=60)
+        problems = [l for l in (p.stdout + p.stderr).splitlines() if "keyward-http.service" in l]
+        assert p.returncode == 0 and not problems, p.stdout + p.stderr
+    # The default address must be free to run the exact command.
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 8717))
+    except OSError:
+        pytest.skip("127.0.0.1:8717 is in use; the ExecStart command cannot run here")
+    finally:
+        s.close()
+    home.write_config("")
+    proc = subprocess.Popen([KEYWARD, *argv[1:]], env=home.env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        run_file = home.dir / "run" / "http.json"
+        deadline = time.monotonic() + 30
+        while not run_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert run_file.exists(), proc.stderr.read() if proc.poll() is not None else "no run/http.json"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert not run_file.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
