@@ -120,3 +120,28 @@ pub(crate) fn report(e: &CliError) -> String {
         None => format!("keyward: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_store_is_told_apart_from_a_missing_entry_each_with_its_fix() {
+        let unreachable = CliError::CannotUnlock(Keychain::Unreachable { bus_var: false });
+        let text = report(&unreachable);
+        assert!(
+            text.contains(
+                "the OS credential store is unreachable (no session bus: DBUS_SESSION_BUS_ADDRESS is not set for this process"
+            ),
+            "{text}"
+        );
+        for fix in ["KEYWARD_VAULT_KEY_FILE", "pass DBUS_SESSION_BUS_ADDRESS", "keyward connect"] {
+            assert!(text.contains(fix), "{fix}: {text}");
+        }
+        let on_bus = report(&CliError::CannotUnlock(Keychain::Unreachable { bus_var: true }));
+        assert!(on_bus.contains("no Secret Service answers"), "{on_bus}");
+        let none = report(&CliError::CannotUnlock(Keychain::NoEntry));
+        assert!(none.contains("no OS credential store entry") && !none.contains("unreachable"));
+        assert!(none.contains("\n  hint: run `keyward init`"), "{none}");
+    }
+}

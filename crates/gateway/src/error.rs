@@ -54,3 +54,29 @@ impl GatewayError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward_vault::{ResolveError, SecretRef};
+
+    fn missing(r: &str) -> GatewayError {
+        GatewayError::Secret {
+            service: "services.gh".into(),
+            source: Box::new(ResolveError::NotFound {
+                reference: SecretRef::parse(r).unwrap(),
+                what: "no secret named `x` in the vault".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn one_missing_secret_names_its_reference_and_the_fix() {
+        let why = missing("keyward://github_tokn").unavailable_reason();
+        assert!(why.contains("`keyward://github_tokn`"), "{why}");
+        assert!(why.contains("correct the name in keyward.toml"), "{why}");
+        assert!(why.contains("restart keyward"), "{why}");
+        let why = missing("env://GH_TOKEN").unavailable_reason();
+        assert!(why.contains("set GH_TOKEN in keyward's own environment"), "{why}");
+    }
+}

@@ -246,13 +246,6 @@ fn list(paths: &Paths, env: &ProcessEnv, file: &Path) -> Result<ExitCode, CliErr
                 println!("{name}  {shown}{q}");
             }
         }
-        let refs = available::server_refs(&cfg, name);
-        if let Some(why) = vault
-            .as_ref()
-            .and_then(|v| available::unresolved(&cfg, v, env, &refs))
-        {
-            println!("  UNAVAILABLE: {why}");
-        }
         if let Some(d) = &s.description {
             println!("  {}", d.escape_debug());
         }
@@ -282,6 +275,14 @@ fn list(paths: &Paths, env: &ProcessEnv, file: &Path) -> Result<ExitCode, CliErr
         }
         for rule in &s.tools {
             println!("  {}", rule.text());
+        }
+        // Last, so the lines above read the same either way.
+        let refs = available::server_refs(&cfg, name);
+        if let Some(why) = vault
+            .as_ref()
+            .and_then(|v| available::unresolved(&cfg, v, env, &refs))
+        {
+            println!("  UNAVAILABLE: {why}");
         }
     }
     Ok(ExitCode::SUCCESS)

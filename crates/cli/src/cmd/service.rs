@@ -39,18 +39,18 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ServiceCmd) -> Result<Ex
             for (name, s) in &cfg.services {
                 let secret = s.auth.secret().map(|r| r.to_string()).unwrap_or_default();
                 println!("{name}  {}  auth={} {secret}", s.base_url, s.auth.kind());
+                if let Some(d) = &s.description {
+                    println!("  {d}");
+                }
+                for (i, r) in s.rules.iter().enumerate() {
+                    println!("  #{} {}", i + 1, r.text());
+                }
                 let refs = available::service_refs(&cfg, name);
                 if let Some(why) = vault
                     .as_ref()
                     .and_then(|v| available::unresolved(&cfg, v, env, &refs))
                 {
                     println!("  UNAVAILABLE: {why}");
-                }
-                if let Some(d) = &s.description {
-                    println!("  {d}");
-                }
-                for (i, r) in s.rules.iter().enumerate() {
-                    println!("  #{} {}", i + 1, r.text());
                 }
             }
         }
