@@ -262,3 +262,36 @@ def test_systemd_unit_in_the_docs_is_valid_and_its_execstart_serves(home, tmp_pa
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_one_missing_secret_of_a_server_disables_only_that_server(home, upstream):
+    """Issue 12 item 2, for a wrapped MCP server: it is never started, its
+    tools are not listed, a call to one is refused with the reason and
+    audited as `error`; the service beside it serves."""
+    token = canary("good")
+    home.set_secret("tok", token)
+    home.write_config(
+        open_service(upstream.origin, secret="tok")
+        + f'\n[servers.gh]\ncommand = "/bin/sh"\nargs = ["-c", "touch {home.dir}/started; sleep 60"]\n'
+        + 'env = { GITHUB_TOKEN = "keyward://gh_pat" }\n[servers.gh.tools]\n"*" = "allow"\n'
+    )
+
+    async def go(client):
+        tools = await client.list_tools()
+        listed = await client.call_tool("list_services", {})
+        bad = await client.call_tool("gh__get_me", {})
+        good = await client.call_tool("http_request", {"service": "s", "method": "GET", "path": "/echo"})
+        return tools, listed, bad, good
+
+    tools, listed, bad, good = mcp_call(home, go)
+    assert not [t for t in tools.tools if t.name.startswith("gh__")]
+    assert "server gh (tools gh__*): UNAVAILABLE" in text_of(listed) and "keyward://gh_pat" in text_of(listed)
+    assert bad.is_error and "server `gh` is unavailable" in text_of(bad) and "keyward://gh_pat" in text_of(bad), text_of(bad)
+    assert not good.is_error, text_of(good)
+    assert not (home.dir / "started").exists(), "the unavailable server was started"
+    rec = [r for r in home.audit() if r.get("target") == "gh"][-1]
+    assert rec["decision"] == "error" and rec["kind"] == "tool", rec
+
+    p = home.run("servers", "list", "--tools", check=False)
+    assert "gh: UNAVAILABLE" in p.stdout and "keyward://gh_pat" in p.stdout, p.stdout
+    assert token not in p.stdout + p.stderr

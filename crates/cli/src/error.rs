@@ -135,10 +135,16 @@ mod tests {
             ),
             "{text}"
         );
-        for fix in ["KEYWARD_VAULT_KEY_FILE", "pass DBUS_SESSION_BUS_ADDRESS", "keyward connect"] {
+        for fix in [
+            "KEYWARD_VAULT_KEY_FILE",
+            "pass DBUS_SESSION_BUS_ADDRESS",
+            "keyward connect",
+        ] {
             assert!(text.contains(fix), "{fix}: {text}");
         }
-        let on_bus = report(&CliError::CannotUnlock(Keychain::Unreachable { bus_var: true }));
+        let on_bus = report(&CliError::CannotUnlock(Keychain::Unreachable {
+            bus_var: true,
+        }));
         assert!(on_bus.contains("no Secret Service answers"), "{on_bus}");
         let none = report(&CliError::CannotUnlock(Keychain::NoEntry));
         assert!(none.contains("no OS credential store entry") && !none.contains("unreachable"));

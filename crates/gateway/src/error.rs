@@ -77,6 +77,9 @@ mod tests {
         assert!(why.contains("correct the name in keyward.toml"), "{why}");
         assert!(why.contains("restart keyward"), "{why}");
         let why = missing("env://GH_TOKEN").unavailable_reason();
-        assert!(why.contains("set GH_TOKEN in keyward's own environment"), "{why}");
+        assert!(
+            why.contains("set GH_TOKEN in keyward's own environment"),
+            "{why}"
+        );
     }
 }

@@ -243,6 +243,10 @@ fn unprefixed_taken(tables: &Tables, name: &str) -> bool {
 
 /// Lists the server's tools if its catalog was never built or went stale.
 async fn ensure_catalog(st: &Stages, rt: &ServerRuntime) -> Result<(), String> {
+    // An unavailable server is never started.
+    if let Some(why) = rt.unavailable() {
+        return Err(why.to_string());
+    }
     let stale = rt.take_stale();
     if rt.catalog().fresh && !stale {
         return Ok(());
