@@ -112,3 +112,43 @@ def test_the_os_store_comes_before_the_key_file(tmp_path):
     # Without the OS store, the same key file is read, and refused.
     p = h.run("secret", "list", env={"KEYWARD_VAULT_KEY_FILE": str(bad), "KEYWARD_NO_KEYCHAIN": "1"}, check=False)
     assert p.returncode != 0 and "key" in p.stderr.lower(), p.stderr
+
+
+def test_trimmed_env_client_hears_the_store_is_unreachable_not_empty_and_the_fix(tmp_path, upstream):
+    """Issue 12 item 1, as the user met it: the key is in a real Secret
+    Service, but the SDK's stdio client starts keyward with only its short
+    list of variables, so no DBUS_SESSION_BUS_ADDRESS (and this session's
+    bus is not at the conventional $XDG_RUNTIME_DIR/bus). `initialize`
+    succeeds, nothing is listed, and a call gets the cause — unreachable,
+    not "no entry" — and the fixes, instead of `Connection closed`. Passing
+    the variable in the client's config (the second fix) then works."""
+    h = desktop_home(tmp_path)
+    pw = canary("pass")
+    h.run("init", env={"KEYWARD_PASSPHRASE": pw})
+    token = canary("kc")
+    h.set_secret("tok", token)
+    h.write_config(open_service(upstream.origin, secret="tok"), approve=False)
+    h.run("config", "approve", env={"KEYWARD_PASSPHRASE": pw})
+    desktop_env = h.env
+    # What the client's config names for keyward: only its home.
+    h.env = {"HOME": desktop_env["HOME"], "KEYWARD_HOME": desktop_env["KEYWARD_HOME"]}
+
+    async def go(client):
+        tools = await client.list_tools()
+        r = await client.call_tool("http_request", {"service": "s", "method": "GET", "path": "/echo"})
+        return tools, r
+
+    tools, r = mcp_call(h, go)
+    assert tools.tools == []
+    text = text_of(r)
+    assert r.is_error, text
+    assert "the OS credential store is unreachable (no session bus: DBUS_SESSION_BUS_ADDRESS is not set for this process" in text, text
+    assert "no OS credential store entry" not in text
+    assert "KEYWARD_VAULT_KEY_FILE" in text and "keyward connect" in text, text
+    assert upstream.requests == []
+    assert pw not in text and token not in text
+
+    h.env["DBUS_SESSION_BUS_ADDRESS"] = desktop_env["DBUS_SESSION_BUS_ADDRESS"]
+    tools, r = mcp_call(h, go)
+    assert not r.is_error, text_of(r)
+    assert token in str(upstream.requests[-1]["headers"])

@@ -16,6 +16,9 @@ pub(crate) struct ProcessEnv {
     pub(crate) passphrase: Option<SecretValue>,
     /// `KEYWARD_NO_KEYCHAIN=1`: never consult the OS credential store.
     pub(crate) no_keychain: bool,
+    /// Whether `DBUS_SESSION_BUS_ADDRESS` is set (only to say why the OS
+    /// credential store was unreachable).
+    pub(crate) session_bus_var: bool,
     pub(crate) log: Option<String>,
 }
 
@@ -30,6 +33,7 @@ impl ProcessEnv {
                 .filter(|p| !p.is_empty())
                 .map(|p| SecretValue::new(p.into_bytes())),
             no_keychain: var("KEYWARD_NO_KEYCHAIN").is_some_and(|v| v != "0"),
+            session_bus_var: var("DBUS_SESSION_BUS_ADDRESS").is_some(),
             log: std::env::var("KEYWARD_LOG").ok(),
         }
     }

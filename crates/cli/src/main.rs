@@ -24,10 +24,7 @@ fn main() -> ExitCode {
     match cmd::run(cli, &env) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("keyward: {e}");
-            if let Some(hint) = e.hint() {
-                eprintln!("  hint: {hint}");
-            }
+            eprintln!("{}", error::report(&e));
             ExitCode::from(2)
         }
     }

@@ -3,10 +3,10 @@
 //! the passphrase KDF.
 
 use keyward_config::Paths;
-use keyward_vault::{Vault, VaultError, key_file_read, keychain_load};
+use keyward_vault::{KeyStoreError, Vault, VaultError, key_file_read, keychain_find};
 
 use crate::env::ProcessEnv;
-use crate::error::CliError;
+use crate::error::{CliError, Keychain};
 use crate::prompt;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -26,8 +26,9 @@ pub(crate) fn unlock(paths: &Paths, env: &ProcessEnv, ask: Prompt) -> Result<Vau
         }
         Err(e) => return Err(e.into()),
     };
+    let mut keychain = Keychain::NoEntry;
     if !env.no_keychain {
-        match keychain_load(&header.id) {
+        match keychain_find(&header.id) {
             Ok(Some(key)) => match Vault::open_with_key(&path, &key) {
                 Ok(v) => return Ok(v),
                 Err(VaultError::WrongKey) => {
@@ -38,8 +39,14 @@ pub(crate) fn unlock(paths: &Paths, env: &ProcessEnv, ask: Prompt) -> Result<Vau
                 Err(e) => return Err(e.into()),
             },
             Ok(None) => {}
+            Err(KeyStoreError::NoStore) => {
+                keychain = Keychain::Unreachable {
+                    bus_var: env.session_bus_var,
+                };
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "OS credential store unavailable; trying other ways")
+                tracing::warn!(error = %e, "OS credential store unavailable; trying other ways");
+                keychain = Keychain::Failed(e.to_string());
             }
         }
     }
@@ -54,5 +61,5 @@ pub(crate) fn unlock(paths: &Paths, env: &ProcessEnv, ask: Prompt) -> Result<Vau
         let pass = prompt::passphrase("Vault passphrase: ")?;
         return Ok(Vault::open_with_passphrase(&path, &pass)?);
     }
-    Err(CliError::CannotUnlock)
+    Err(CliError::CannotUnlock(keychain))
 }

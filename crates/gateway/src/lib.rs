@@ -24,4 +24,4 @@ pub mod transport;
 pub use error::GatewayError;
 pub use gateway::Gateway;
 pub use pipeline::route::ServiceRuntime;
-pub use transport::{KeywardServer, Shape, serve_stdio, serve_stdio_starting};
+pub use transport::{KeywardServer, Shape, Started, serve_stdio, serve_stdio_starting};

@@ -66,6 +66,16 @@ pub fn keychain_store(vault_id: &str, key: &VaultKey) -> Result<(), KeyStoreErro
 /// means a store exists but failed or refused (e.g. locked, prompt
 /// dismissed); callers usually warn and fall back too.
 pub fn keychain_load(vault_id: &str) -> Result<Option<VaultKey>, KeyStoreError> {
+    match keychain_find(vault_id) {
+        Err(KeyStoreError::NoStore) => Ok(None),
+        other => other,
+    }
+}
+
+/// Like [`keychain_load`], but tells "no store is reachable"
+/// (`Err(NoStore)`) from "the store has no entry" (`Ok(None)`), so that
+/// the user hears which one it was and its fix.
+pub fn keychain_find(vault_id: &str) -> Result<Option<VaultKey>, KeyStoreError> {
     let account = account(vault_id);
     match keychain_get(SERVICE, &account) {
         Ok(Some(value)) => {
@@ -78,7 +88,7 @@ pub fn keychain_load(vault_id: &str) -> Result<Option<VaultKey>, KeyStoreError> 
                 .map(Some)
                 .map_err(|_| KeyStoreError::BadStoredKey { account })
         }
-        Ok(None) | Err(KeyStoreError::NoStore) => Ok(None),
+        Ok(None) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -82,6 +82,22 @@ pub enum ResolveError {
     Unsupported(String),
 }
 
+impl ResolveError {
+    /// The reference that did not resolve, when the error names one.
+    pub fn reference(&self) -> Option<&SecretRef> {
+        match self {
+            ResolveError::NoVault { reference }
+            | ResolveError::NotFound { reference, .. }
+            | ResolveError::Empty { reference }
+            | ResolveError::TooLarge { reference, .. }
+            | ResolveError::Io { reference, .. }
+            | ResolveError::KeyStore { reference, .. }
+            | ResolveError::Backend { reference, .. } => Some(reference),
+            ResolveError::Unsupported(_) => None,
+        }
+    }
+}
+
 /// Resolves references against an (optional) open vault, an environment
 /// and (optionally) an OpenBao / Vault server.
 pub struct Resolver<'a> {

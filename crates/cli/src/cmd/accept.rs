@@ -50,6 +50,11 @@ pub(crate) fn accept(paths: &Paths, env: &ProcessEnv, name: &str) -> Result<Exit
         .get(name)
         .ok_or_else(|| CliError::msg(format!("no server named `{name}`")))?
         .clone();
+    if let Some(why) = &rt.unavailable {
+        return Err(CliError::msg(format!(
+            "server `{name}` is unavailable, so its tools cannot be listed: {why}"
+        )));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -71,7 +71,7 @@ fn show_diff(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
     // opens without a human.
     let vault = match unlock(paths, env, Prompt::Never) {
         Ok(v) => Some(v),
-        Err(CliError::CannotUnlock) => None,
+        Err(CliError::CannotUnlock(_)) => None,
         Err(e) => return Err(e),
     };
     let trusted = approved
@@ -126,7 +126,7 @@ fn approve(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
     // vault, and a yes/no follows the diff on a terminal.
     let (vault, asked_after) = match unlock(paths, env, Prompt::Never) {
         Ok(v) => (v, true),
-        Err(CliError::CannotUnlock) => {
+        Err(CliError::CannotUnlock(_)) => {
             let pass = config_approval::human_passphrase(env, question)?.ok_or_else(missing)?;
             let v = config_approval::open_as_human(paths, env, &pass).map_err(refused)?;
             (v, false)

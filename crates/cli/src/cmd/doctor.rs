@@ -60,6 +60,20 @@ pub(crate) fn check_refs(
     (out, openbao)
 }
 
+/// A reference that does not resolve disables only what uses it.
+fn with_effect(reason: &str, at: &str) -> String {
+    let mut parts = at.splitn(3, '.');
+    let what = match (parts.next(), parts.next()) {
+        (Some("services"), Some(name)) => format!("service `{name}`"),
+        (Some("servers"), Some(name)) => format!("server `{name}`"),
+        (Some("commands"), Some(name)) => format!("command `{name}`"),
+        _ => return reason.to_string(),
+    };
+    format!(
+        "{reason}; {what} is unavailable until it resolves and keyward restarts (the rest serves)"
+    )
+}
+
 pub(crate) fn backend_of(r: &SecretRef, openbao: Option<&OpenBao>) -> String {
     match r {
         SecretRef::Vault(_) => "local vault".into(),
@@ -183,7 +197,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError>
             let what = format!("{} = {}", s.at, s.reference);
             match &s.result {
                 Ok(()) => rep.ok(&what, &format!("resolves ({})", s.backend)),
-                Err(e) => rep.fail(&what, e),
+                Err(e) => rep.fail(&what, &with_effect(e, &s.at)),
             }
         }
         let needs_openbao = refs
@@ -289,6 +303,17 @@ mod tests {
         assert_eq!(age_text(now - 91 * 86_400, now), "91d");
         assert_eq!(age_text(now + 10, now), "now", "clock skew");
         assert_eq!(days(Duration::from_secs(90 * 86_400)), "90d");
+    }
+
+    #[test]
+    fn a_broken_reference_names_only_its_own_target_as_unavailable() {
+        assert_eq!(
+            with_effect("not found", "services.stripe.auth.secret"),
+            "not found; service `stripe` is unavailable until it resolves and keyward restarts (the rest serves)"
+        );
+        assert!(with_effect("x", "servers.fs.env.TOKEN").contains("server `fs`"));
+        assert!(with_effect("x", "commands.gh.env.GH_TOKEN").contains("command `gh`"));
+        assert_eq!(with_effect("x", "backends.vault.token"), "x");
     }
 
     #[test]

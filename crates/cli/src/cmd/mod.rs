@@ -4,6 +4,7 @@ mod accept;
 mod agent;
 mod approvals;
 mod audit;
+mod available;
 mod check;
 mod config;
 mod connect;

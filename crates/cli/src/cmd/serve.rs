@@ -2,11 +2,11 @@ use std::process::ExitCode;
 
 use keyward_audit::AuditLog;
 use keyward_config::Paths;
-use keyward_gateway::{Gateway, GatewayError, Shape, serve_stdio_starting};
+use keyward_gateway::{Gateway, GatewayError, Shape, Started, serve_stdio_starting};
 
 use crate::config_approval;
 use crate::env::ProcessEnv;
-use crate::error::CliError;
+use crate::error::{self, CliError};
 use crate::unlock::{Prompt, unlock};
 
 /// The config is checked before anything is read from the client. The rest
@@ -14,9 +14,14 @@ use crate::unlock::{Prompt, unlock};
 /// store), resolving every secret reference, opening the audit log — runs
 /// beside the MCP server, which answers `initialize` at once and holds
 /// every other request until the gateway is ready. If any of it fails,
-/// keyward stops with that error, before any call was made. The open vault
-/// (and so its key, in its zeroizing type) stays with the gateway, which
-/// re-reads the file when `keyward secret set`/`rotate` changed it.
+/// keyward prints the cause and the fix on stderr at once and keeps
+/// answering MCP with nothing to call: every call gets that same text as
+/// its error, so the agent (and its human) read why, instead of a closed
+/// connection. It exits (status 2) when the client closes the stream. A
+/// target whose own reference does not resolve does not stop start-up: it
+/// is unavailable, the rest serves. The open vault (and so its key, in its
+/// zeroizing type) stays with the gateway, which re-reads the file when
+/// `keyward secret set`/`rotate` changed it.
 pub(crate) fn run(
     paths: &Paths,
     env: &ProcessEnv,
@@ -26,46 +31,102 @@ pub(crate) fn run(
         return crate::cmd::serve_http::run(paths, env, args, addr);
     }
     // The last approved config, not keyward.toml as it is (SECURITY.md item 6).
-    let approved = config_approval::serving(paths)?;
-    let shape = Shape::of(approved.config());
+    // A config that cannot be read is served as a failed start, too.
+    let approved = config_approval::serving(paths);
+    let shape = approved
+        .as_ref()
+        .map_or_else(|_| Shape::default(), |a| Shape::of(a.config()));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::msg(format!("cannot start the runtime: {e}")))?;
-    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (tx, rx) = tokio::sync::oneshot::channel::<Started>();
     let handle = rt.handle().clone();
-    let (served, built) = std::thread::scope(|s| {
-        let builder = s.spawn(move || -> Result<(), CliError> {
-            let vault = unlock(paths, env, Prompt::Never)?;
-            let audit = AuditLog::open(&paths.audit_file())?;
-            let exec = config_approval::exec_setup(&approved, paths, &vault);
-            let (config, notice) = config_approval::confirm(approved, &vault, &audit)?;
-            let pins = crate::cmd::open_pins(paths, &vault, &config)?;
-            let gateway = Gateway::following(config, vault, env, audit, pins)?;
-            gateway.set_exec(exec);
-            if let Some(n) = notice {
-                gateway.set_config_notice(n);
+    let (served, failed) = std::thread::scope(|s| {
+        let builder = s.spawn(move || {
+            let mut known = Known::default();
+            let built = approved.and_then(|a| build(paths, env, a, &handle, &mut known));
+            match built {
+                Ok(gateway) => {
+                    // The server may already be gone (the client hung up): fine.
+                    let _ = tx.send(Ok(gateway));
+                    false
+                }
+                Err(e) => {
+                    let text = known.scrub(&error::report(&e), env);
+                    eprintln!("{text}");
+                    let _ = tx.send(Err(text));
+                    true
+                }
             }
-            crate::cmd::approvals::start_control(paths, &gateway, &handle);
-            tracing::info!(
-                services = gateway.services().len(),
-                "keyward serving MCP on stdio"
-            );
-            // The server may already be gone (the client hung up): fine.
-            let _ = tx.send(gateway);
-            Ok(())
         });
         let served = rt.block_on(serve_stdio_starting(shape, rx));
-        let built = builder
-            .join()
-            .unwrap_or_else(|_| Err(CliError::msg("keyward's start-up failed unexpectedly")));
-        (served, built)
+        let failed = builder.join().unwrap_or(true);
+        (served, failed)
     });
     crate::cmd::approvals::stop_control(paths);
-    match (served, built) {
-        (_, Err(e)) => Err(e),
-        (Err(GatewayError::NotStarted), Ok(())) => Err(CliError::msg("keyward could not start")),
-        (Err(e), Ok(())) => Err(e.into()),
-        (Ok(()), Ok(())) => Ok(ExitCode::SUCCESS),
+    match served {
+        // Already reported on stderr, when it happened.
+        _ if failed => Ok(ExitCode::from(2)),
+        Err(GatewayError::NotStarted) => Err(CliError::msg("keyward could not start")),
+        Err(e) => Err(e.into()),
+        Ok(()) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Everything between the approved config and a ready gateway.
+fn build(
+    paths: &Paths,
+    env: &ProcessEnv,
+    approved: keyward_approved::Serving,
+    handle: &tokio::runtime::Handle,
+    known: &mut Known,
+) -> Result<Gateway, CliError> {
+    let vault = unlock(paths, env, Prompt::Never)?;
+    known.learn(&vault);
+    let audit = AuditLog::open(&paths.audit_file())?;
+    let exec = config_approval::exec_setup(&approved, paths, &vault);
+    let (config, notice) = config_approval::confirm(approved, &vault, &audit)?;
+    let pins = crate::cmd::open_pins(paths, &vault, &config)?;
+    let gateway = Gateway::following(config, vault, env, audit, pins)?;
+    gateway.set_exec(exec);
+    if let Some(n) = notice {
+        gateway.set_config_notice(n);
+    }
+    crate::cmd::approvals::start_control(paths, &gateway, handle);
+    tracing::info!(
+        services = gateway.services().len(),
+        "keyward serving MCP on stdio"
+    );
+    Ok(gateway)
+}
+
+/// The values the start-up saw before it failed: the failure's text is
+/// scrubbed of them (and of the passphrase) before it goes anywhere.
+#[derive(Default)]
+struct Known {
+    scrubber: Option<keyward_redact::Scrubber>,
+}
+
+impl Known {
+    fn learn(&mut self, vault: &keyward_vault::Vault) {
+        let mut b = keyward_redact::ScrubberBuilder::new();
+        for (_, value) in vault.values() {
+            b.add_secret(value.expose());
+        }
+        self.scrubber = Some(b.build());
+    }
+
+    fn scrub(&self, text: &str, env: &ProcessEnv) -> String {
+        let mut text = match &self.scrubber {
+            Some(s) => s.scrub_str(text).0,
+            None => text.to_string(),
+        };
+        if let Some(p) = &env.passphrase {
+            let mut b = keyward_redact::ScrubberBuilder::new();
+            b.add_secret(p.expose());
+            text = b.build().scrub_str(&text).0;
+        }
+        text
     }
 }

@@ -12,8 +12,8 @@ use keyward_vault::EnvSource;
 use toml_edit::{DocumentMut, Item, value};
 
 use crate::cli::{ServersAddArgs, ServersCmd};
-use crate::cmd::config_file;
 use crate::cmd::run::has_secret_scheme;
+use crate::cmd::{available, config_file};
 use crate::config_approval::edit;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
@@ -26,7 +26,7 @@ const TOOLS_HINT: &str = "# \"get_*\" = \"allow\"  — no pattern: every tool is
 pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ServersCmd) -> Result<ExitCode, CliError> {
     match cmd {
         ServersCmd::Add(a) => add(paths, &config_file(paths)?, env, *a),
-        ServersCmd::List { tools: false } => list(&config_file(paths)?),
+        ServersCmd::List { tools: false } => list(paths, env, &config_file(paths)?),
         ServersCmd::List { tools: true } => super::servers_tools::list_tools(paths, env),
         ServersCmd::Rm { name } => {
             let file = config_file(paths)?;
@@ -94,6 +94,7 @@ fn add(
     save_config(file, &new)?;
     println!("added server `{}` to {}", spec.name, file.display());
     edit.finish(&base, &new)?;
+    warn_unresolved(paths, env, file, &spec.name);
     for (k, v) in &spec.env {
         if !has_secret_scheme(v) {
             eprintln!(
@@ -201,8 +202,27 @@ fn with_tool_rules(
     Ok(new)
 }
 
-fn list(file: &Path) -> Result<ExitCode, CliError> {
+/// `servers add` takes a secret that does not exist yet, but says so.
+fn warn_unresolved(paths: &Paths, env: &ProcessEnv, file: &Path, name: &str) {
+    let Ok(cfg) = Config::load(file) else {
+        return;
+    };
+    let refs = available::server_refs(&cfg, name);
+    if refs.is_empty() {
+        return;
+    }
+    if let Some(why) =
+        available::open_vault(paths, env).and_then(|v| available::unresolved(&cfg, &v, env, &refs))
+    {
+        eprintln!(
+            "warning: a secret of this server does not resolve yet: {why}. The server is added; until the secret exists, `keyward serve` lists it as unavailable (the other servers still serve)"
+        );
+    }
+}
+
+fn list(paths: &Paths, env: &ProcessEnv, file: &Path) -> Result<ExitCode, CliError> {
     let cfg = Config::load(file)?;
+    let vault = available::open_vault(paths, env);
     if cfg.servers.is_empty() {
         println!(
             "no servers yet: keyward servers add NAME [--env KEY=REF]... [--allow PATTERN]... -- COMMAND ARGS..."
@@ -255,6 +275,14 @@ fn list(file: &Path) -> Result<ExitCode, CliError> {
         }
         for rule in &s.tools {
             println!("  {}", rule.text());
+        }
+        // Last, so the lines above read the same either way.
+        let refs = available::server_refs(&cfg, name);
+        if let Some(why) = vault
+            .as_ref()
+            .and_then(|v| available::unresolved(&cfg, v, env, &refs))
+        {
+            println!("  UNAVAILABLE: {why}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -35,6 +35,12 @@ pub(crate) fn list_tools(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, Cl
         .map_err(|e| CliError::msg(format!("cannot start the runtime: {e}")))?;
     let mut failed = false;
     for (name, rt) in gateway.servers() {
+        // Never started: a reference or its program did not resolve.
+        if let Some(why) = &rt.unavailable {
+            println!("{name}: UNAVAILABLE: {why}");
+            failed = true;
+            continue;
+        }
         let listed = runtime.block_on(rt.upstream.tools());
         runtime.block_on(rt.upstream.shutdown());
         let tools = match listed {

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use keyward_config::{Config, ConfigDoc, Paths, ServiceSpec};
 
 use crate::cli::{ServiceAddArgs, ServiceCmd};
-use crate::cmd::config_file;
+use crate::cmd::{available, config_file};
 use crate::config_approval::edit;
 use crate::env::ProcessEnv;
 use crate::error::CliError;
@@ -21,6 +21,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ServiceCmd) -> Result<Ex
             println!("added service `{name}` to {}", file.display());
             edit.finish(&base, &doc.text())?;
             let cfg = Config::load(&file)?;
+            warn_unresolved(paths, env, &cfg, &name);
             if cfg.services.get(&name).is_some_and(|s| s.rules.is_empty()) {
                 println!(
                     "it has no rules yet, so every call is denied; add `--allow 'GET /path/**'` or edit the file"
@@ -34,6 +35,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ServiceCmd) -> Result<Ex
                     "no services yet: keyward service add NAME --base-url URL --auth bearer --secret NAME --allow 'GET /**'"
                 );
             }
+            let vault = available::open_vault(paths, env);
             for (name, s) in &cfg.services {
                 let secret = s.auth.secret().map(|r| r.to_string()).unwrap_or_default();
                 println!("{name}  {}  auth={} {secret}", s.base_url, s.auth.kind());
@@ -42,6 +44,13 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ServiceCmd) -> Result<Ex
                 }
                 for (i, r) in s.rules.iter().enumerate() {
                     println!("  #{} {}", i + 1, r.text());
+                }
+                let refs = available::service_refs(&cfg, name);
+                if let Some(why) = vault
+                    .as_ref()
+                    .and_then(|v| available::unresolved(&cfg, v, env, &refs))
+                {
+                    println!("  UNAVAILABLE: {why}");
                 }
             }
         }
@@ -70,5 +79,21 @@ fn spec(a: ServiceAddArgs) -> ServiceSpec {
         param: a.param,
         allow: a.allow,
         deny: a.deny,
+    }
+}
+
+/// `service add` takes a secret that does not exist yet (it may be set
+/// next), but says so: until it resolves, the service is unavailable.
+fn warn_unresolved(paths: &Paths, env: &ProcessEnv, cfg: &Config, name: &str) {
+    let refs = available::service_refs(cfg, name);
+    if refs.is_empty() {
+        return;
+    }
+    if let Some(why) =
+        available::open_vault(paths, env).and_then(|v| available::unresolved(cfg, &v, env, &refs))
+    {
+        eprintln!(
+            "warning: the secret does not resolve yet: {why}. The service is added; until the secret exists, `keyward serve` lists it as unavailable (the other services still serve)"
+        );
     }
 }

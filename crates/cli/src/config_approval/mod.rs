@@ -92,7 +92,7 @@ pub(crate) fn open_as_human(
             vault.verify_passphrase(passphrase)?;
             Ok(vault)
         }
-        Err(CliError::CannotUnlock) => Ok(Vault::open_with_passphrase(
+        Err(CliError::CannotUnlock(_)) => Ok(Vault::open_with_passphrase(
             &paths.vault_file(),
             passphrase,
         )?),

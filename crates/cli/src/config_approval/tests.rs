@@ -33,6 +33,7 @@ fn env(passphrase: &str) -> ProcessEnv {
         key_file: None,
         passphrase: Some(pass(passphrase)),
         no_keychain: true,
+        session_bus_var: false,
         log: None,
     }
 }

@@ -14,6 +14,44 @@ use crate::servers::{CommandRuntime, ListChanged, PinStore, ServerRuntime, route
 #[derive(Debug)]
 pub struct ServiceRuntime {
     pub service: Service,
+    /// Why it cannot be called (its secret did not resolve at start-up),
+    /// see [`Unavailable`]. The other services serve.
+    pub unavailable: Option<String>,
+}
+
+/// A target (service, server, command) whose reference did not resolve at
+/// start-up is kept in the tables, listed with the reason, and refused
+/// with it by its kind's `route`: one missing secret takes down only its
+/// own target. The reason names the reference, never a value.
+pub trait Unavailable {
+    fn unavailable(&self) -> Option<&str>;
+}
+
+impl Unavailable for ServiceRuntime {
+    fn unavailable(&self) -> Option<&str> {
+        self.unavailable.as_deref()
+    }
+}
+
+impl Unavailable for ServerRuntime {
+    fn unavailable(&self) -> Option<&str> {
+        self.unavailable.as_deref()
+    }
+}
+
+impl Unavailable for CommandRuntime {
+    fn unavailable(&self) -> Option<&str> {
+        self.unavailable.as_deref()
+    }
+}
+
+/// The refusal of a call to an unavailable target: `what` is e.g.
+/// `service `stripe``.
+pub fn refuse_unavailable(what: &str, reason: &str) -> super::Stop {
+    super::Stop::refused(
+        keyward_audit::Decision::Error,
+        format!("error: {what} is unavailable: {reason}"),
+    )
 }
 
 /// The validated config, as the stages read it.

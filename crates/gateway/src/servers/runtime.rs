@@ -19,6 +19,9 @@ pub struct ServerRuntime {
     pub stale: Arc<AtomicBool>,
     /// Resource URIs this server listed last (for routing reads).
     pub resource_uris: Mutex<std::collections::BTreeSet<String>>,
+    /// Why it is never started (a reference or its program did not
+    /// resolve at start-up); see [`crate::pipeline::route::Unavailable`].
+    pub unavailable: Option<String>,
 }
 
 impl ServerRuntime {
@@ -41,6 +44,8 @@ impl ServerRuntime {
 pub struct CommandRuntime {
     pub command: Command,
     pub program: PathBuf,
+    /// Why it cannot run (see [`crate::pipeline::route::Unavailable`]).
+    pub unavailable: Option<String>,
 }
 
 /// Tells the connected agents that the tool list changed (after an upstream

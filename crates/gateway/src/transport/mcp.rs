@@ -52,8 +52,10 @@ impl Shape {
 }
 
 /// The MCP face of a [`Gateway`]. Requests other than `initialize` wait
-/// until the gateway is ready (vault unlocked, references resolved); if it
-/// never becomes ready they get an error.
+/// until the gateway is ready (vault unlocked, references resolved). If it
+/// could not be built, the server keeps answering: the lists are empty
+/// and every call gets an error stating why and what to do
+/// ([`KeywardServer::not_started`]); the connection is never just closed.
 #[derive(Clone, Debug)]
 pub struct KeywardServer {
     pub(super) gateway: Arc<OnceLock<Gateway>>,
@@ -62,6 +64,9 @@ pub struct KeywardServer {
     /// fair), as they would have on a ready gateway.
     pub(super) gate: Arc<tokio::sync::Mutex<()>>,
     pub(super) shape: Shape,
+    /// Why the gateway could not be built (cause and fix, scrubbed), once
+    /// the starter gave up.
+    pub(super) failed: Arc<OnceLock<String>>,
     tools: Vec<Tool>,
     identity: ConnectionIdentity,
     /// Set once this connection's peer was added to the gateway's
@@ -88,6 +93,7 @@ impl KeywardServer {
             shape,
             gateway: Arc::new(OnceLock::new()),
             gate: Arc::new(tokio::sync::Mutex::new(())),
+            failed: Arc::new(OnceLock::new()),
             identity: ConnectionIdentity::default(),
             following: Arc::new(OnceLock::new()),
         }
@@ -125,7 +131,27 @@ impl KeywardServer {
             return Ok(gw.clone());
         }
         let _turn = self.gate.lock().await;
-        self.gateway.get().cloned().ok_or_else(not_started)
+        self.gateway
+            .get()
+            .cloned()
+            .ok_or_else(|| McpError::internal_error(self.not_started(), None))
+    }
+
+    /// Whether the gateway could not be built: the lists are then empty.
+    fn has_failed(&self) -> bool {
+        self.failed.get().is_some()
+    }
+
+    /// What every call is told when the gateway could not be built: the
+    /// same cause and fix the CLI printed on stderr.
+    fn not_started(&self) -> String {
+        match self.failed.get() {
+            Some(cause) => format!(
+                "error: keyward could not start, so nothing can be called. It said:\n{cause}\n\
+                 After the fix, restart keyward (restart or reconnect the MCP client)."
+            ),
+            None => "error: keyward could not start (see its log on stderr)".to_string(),
+        }
     }
 
     /// Runs one tool call; unknown tools and bad arguments come back as
@@ -144,9 +170,7 @@ impl KeywardServer {
     async fn respond(&self, session: &Session, request: CallToolRequestParams) -> Reply {
         let gw = match self.ready().await {
             Ok(gw) => gw,
-            Err(e) => {
-                return Reply::Done(CallToolResult::error(vec![ContentBlock::text(e.message)]));
-            }
+            Err(e) => return Reply::Done(not_started_result(e)),
         };
         let st = gw.stages();
         // The kill switch comes first, whatever the tool.
@@ -228,7 +252,12 @@ impl ServerHandler for KeywardServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let gw = self.ready().await?;
+        let gw = match self.ready().await {
+            Ok(gw) => gw,
+            // Nothing is callable: an empty list, not an error.
+            Err(_) if self.has_failed() => return Ok(ListToolsResult::with_all_items(Vec::new())),
+            Err(e) => return Err(e),
+        };
         self.follow_list_changes(&gw, &context.peer);
         let mut all = self.tools.clone();
         all.extend(workflow::definitions(gw.stages()));
@@ -241,7 +270,13 @@ impl ServerHandler for KeywardServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let gw = self.ready().await?;
+        let gw = match self.ready().await {
+            Ok(gw) => gw,
+            Err(_) if self.has_failed() => {
+                return Ok(ListResourcesResult::with_all_items(Vec::new()));
+            }
+            Err(e) => return Err(e),
+        };
         Ok(ListResourcesResult::with_all_items(
             resource::list_resources(gw.stages()).await,
         ))
@@ -268,7 +303,13 @@ impl ServerHandler for KeywardServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        let gw = self.ready().await?;
+        let gw = match self.ready().await {
+            Ok(gw) => gw,
+            Err(_) if self.has_failed() => {
+                return Ok(ListPromptsResult::with_all_items(Vec::new()));
+            }
+            Err(e) => return Err(e),
+        };
         Ok(ListPromptsResult::with_all_items(
             prompt::list_prompts(gw.stages()).await,
         ))
@@ -322,7 +363,15 @@ impl ServerHandler for KeywardServer {
             request.request_state.clone(),
             request.input_responses.clone(),
         );
-        let gw = self.ready().await?;
+        let gw = match self.ready().await {
+            Ok(gw) => gw,
+            // An error result the agent (and its human) can read.
+            Err(e) => {
+                let mut result = not_started_result(e);
+                result.result_type = Some(ResultType::COMPLETE);
+                return Ok(result.into());
+            }
+        };
         self.follow_list_changes(&gw, &context.peer);
         self.identity.bind(gw.approvals());
         match self.respond(&session, request).await {
@@ -390,9 +439,7 @@ async fn passed_on<K: Kind>(st: &Stages, call: Call) -> Result<K::Answer, McpErr
     })
 }
 
-fn not_started() -> McpError {
-    McpError::internal_error(
-        "keyward could not start (see its log: the vault or a secret reference could not be opened)",
-        None,
-    )
+/// A tool call's answer while the gateway is not there.
+fn not_started_result(e: McpError) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(e.message)])
 }

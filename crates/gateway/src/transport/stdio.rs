@@ -10,43 +10,58 @@ use rmcp::ServiceExt;
 pub async fn serve_stdio(gateway: Gateway) -> Result<(), GatewayError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let shape = KeywardServer::new(gateway.clone()).shape;
-    let _ = tx.send(gateway);
+    let _ = tx.send(Ok(gateway));
     serve_stdio_starting(shape, rx).await
 }
+
+/// What the starter sends: the gateway, or why it could not be built —
+/// the cause and its fix, as the CLI printed them, scrubbed of every
+/// value the starter knew.
+pub type Started = Result<Gateway, String>;
 
 /// Like [`serve_stdio`], but answers `initialize` at once and lets every
 /// other request wait for `gateway`, which is still being built (the vault
 /// unlock is most of a cold start: the OS credential store answers over
-/// D-Bus). When `gateway` is dropped unsent — the build failed — this
-/// returns `Err(GatewayError::NotStarted)` at once, and the caller reports
-/// why.
+/// D-Bus). When the build failed (or the sender was dropped), keyward
+/// keeps answering until the client closes the stream: the lists are
+/// empty and every call gets the cause as an error, never a closed
+/// connection; then this returns `Err(GatewayError::NotStarted)`.
 pub async fn serve_stdio_starting(
     shape: Shape,
-    gateway: tokio::sync::oneshot::Receiver<Gateway>,
+    gateway: tokio::sync::oneshot::Receiver<Started>,
 ) -> Result<(), GatewayError> {
     let server = KeywardServer::with(shape);
     let turn = server.gate.clone().lock_owned().await;
     let slot = server.gateway.clone();
+    let failed = server.failed.clone();
     let running = server
         .serve(rmcp::transport::io::stdio_pipes())
         .await
         .map_err(|e| GatewayError::Transport(e.to_string()))?;
-    let cancel = running.cancellation_token();
     let mut refresh = None;
     let waiting = running.waiting();
     tokio::pin!(waiting);
     let done = tokio::select! {
         done = &mut waiting => done,
         built = gateway => match built {
-            Ok(gw) => {
+            Ok(Ok(gw)) => {
                 refresh = Some(tokio::spawn(gw.follow_secrets()));
                 let _ = slot.set(gw);
                 drop(turn);
                 waiting.await
             }
-            Err(_) => {
+            Ok(Err(cause)) => {
+                // Set before the waiting requests are let go, so each of
+                // them reads it.
+                let _ = failed.set(cause);
                 drop(turn);
-                cancel.cancel();
+                let _ = waiting.await;
+                return Err(GatewayError::NotStarted);
+            }
+            Err(_) => {
+                let _ = failed.set("keyward's start-up failed unexpectedly (see its log)".into());
+                drop(turn);
+                let _ = waiting.await;
                 return Err(GatewayError::NotStarted);
             }
         },

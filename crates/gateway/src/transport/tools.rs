@@ -75,6 +75,9 @@ pub(crate) fn list_services(st: &Stages) -> ToolOutcome {
         let svc = &rt.service;
         let rules: Vec<String> = svc.rules.iter().map(|r| r.text()).collect();
         text.push_str(&format!("{name}: {}\n", svc.base_url));
+        if let Some(reason) = &rt.unavailable {
+            text.push_str(&format!("  UNAVAILABLE: {reason}\n"));
+        }
         if let Some(d) = &svc.description {
             text.push_str(&format!("  {d}\n"));
         }
@@ -89,7 +92,23 @@ pub(crate) fn list_services(st: &Stages) -> ToolOutcome {
             "description": svc.description,
             "base_url": svc.base_url.as_str(),
             "rules": rules,
+            "unavailable": rt.unavailable,
         }));
+    }
+    let mut others = Vec::new();
+    for (name, rt) in &st.tables.servers {
+        if let Some(reason) = &rt.unavailable {
+            others.push(json!({"server": name, "unavailable": reason}));
+            text.push_str(&format!(
+                "server {name} (tools {name}__*): UNAVAILABLE: {reason}\n"
+            ));
+        }
+    }
+    for (name, rt) in &st.tables.commands {
+        if let Some(reason) = &rt.unavailable {
+            others.push(json!({"command": name, "unavailable": reason}));
+            text.push_str(&format!("command {name}: UNAVAILABLE: {reason}\n"));
+        }
     }
     if list.is_empty() {
         text.push_str(
@@ -98,5 +117,9 @@ pub(crate) fn list_services(st: &Stages) -> ToolOutcome {
     }
     text.push_str("Anything no rule allows is denied.");
     let (text, _) = st.scrubber().scrub_str(&text);
-    ToolOutcome::ok(text, Some(json!({ "services": list })))
+    let mut structured = json!({ "services": list });
+    if !others.is_empty() {
+        structured["unavailable"] = json!(others);
+    }
+    ToolOutcome::ok(text, Some(structured))
 }

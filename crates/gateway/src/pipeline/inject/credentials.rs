@@ -1,6 +1,6 @@
 //! Each service's reference into the HTTP credential it carries (at
-//! start-up, so a missing secret is an error before the first call, naming
-//! the reference; then again whenever the value behind the reference
+//! start-up, so a missing secret makes the service unavailable before the
+//! first call, naming the reference; then again whenever the value behind the reference
 //! changed, see [`super::refresh`]); and the scrubber's set of every value
 //! keyward holds.
 
@@ -25,11 +25,15 @@ pub fn credentials(
 ) -> Result<BTreeMap<String, Credential>, GatewayError> {
     services
         .iter()
+        .filter(|(_, rt)| rt.unavailable.is_none())
         .map(|(name, rt)| Ok((name.clone(), credential_for(lookup, &rt.service)?)))
         .collect()
 }
 
-fn credential_for(lookup: &mut Lookup<'_>, service: &Service) -> Result<Credential, GatewayError> {
+pub(crate) fn credential_for(
+    lookup: &mut Lookup<'_>,
+    service: &Service,
+) -> Result<Credential, GatewayError> {
     let Some(reference) = service.auth.secret() else {
         return Ok(Credential::None);
     };

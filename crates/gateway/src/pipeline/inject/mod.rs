@@ -1,5 +1,7 @@
 //! inject: the only stage that touches plaintext secrets. It resolves
-//! every reference at start-up (a missing secret stops start-up, named),
+//! every reference at start-up (a missing secret makes only its own
+//! service, server or command unavailable, named in the reason; a later
+//! refresh does not retry it: the fix is a restart),
 //! keeps the values live ([`refresh`]: the vault file, the cache TTL of
 //! remote stores, the refetch after a 401), and hands the connectors the
 //! [`Credential`] a call carries. The same values seed the scrubber.
@@ -41,6 +43,7 @@ use keyward_redact::{Generations, Scrubber, ScrubberBuilder};
 use keyward_vault::{EnvSource, Resolver, SecretRef, SecretValue, Vault};
 
 use self::cache::RefCache;
+use self::credentials::credential_for;
 pub use self::credentials::{Lookup, credentials, scrub_set};
 pub use self::refresh::{FORCE_EVERY, Refetch, Refresher};
 pub use self::secrets::Secrets;
@@ -100,8 +103,9 @@ pub struct Resolved {
 }
 
 impl Inject {
-    /// Resolves every reference of `config` (failing on the first one that
-    /// cannot be resolved, naming it) and builds the scrubber from all
+    /// Resolves every reference of `config` (a target whose reference
+    /// cannot be resolved is marked unavailable, with the reason, and
+    /// logged) and builds the scrubber from all
     /// values keyward knows: the whole vault plus every resolved
     /// reference. `follow` is keyward's own copy of the vault, re-read
     /// whenever its file changes.
@@ -136,12 +140,29 @@ impl Inject {
             cache.insert(r.clone(), v.clone(), now);
             Ok(v)
         };
+        // A reference that does not resolve makes its own service
+        // unavailable (with the reason); the others serve.
+        let mut credentials = std::collections::BTreeMap::new();
         let services: std::collections::BTreeMap<String, ServiceRuntime> =
             std::mem::take(&mut config.services)
                 .into_iter()
-                .map(|(name, service)| (name, ServiceRuntime { service }))
+                .map(|(name, service)| {
+                    let unavailable = match credential_for(&mut fetch, &service) {
+                        Ok(c) => {
+                            credentials.insert(name.clone(), c);
+                            None
+                        }
+                        Err(e) => Some(unavailable(&e)),
+                    };
+                    (
+                        name,
+                        ServiceRuntime {
+                            service,
+                            unavailable,
+                        },
+                    )
+                })
                 .collect();
-        let credentials = credentials(&services, &mut fetch)?;
         let stderr = Arc::new(Live::new(ScrubberBuilder::new().build()));
         let upstreams = upstreams::resolve_upstreams(
             std::mem::take(&mut config.servers),
@@ -206,6 +227,12 @@ impl Inject {
             stderr: &self.stderr,
         }
     }
+}
+
+/// The reason a target is unavailable, logged once at start-up.
+pub(crate) fn unavailable(e: &GatewayError) -> String {
+    tracing::warn!(error = %e, "unavailable until keyward restarts; the rest serves");
+    e.unavailable_reason()
 }
 
 /// The credential `target` carries, from the current generation.

@@ -256,6 +256,7 @@ fn install(to: &Install<'_>, st: &mut State, refs_changed: bool) {
             .tables
             .commands
             .iter()
+            .filter(|(_, rt)| rt.unavailable.is_none())
             .map(|(name, rt)| {
                 upstreams::command_values(name, &rt.command, &mut lookup).map(|v| (name.clone(), v))
             })
@@ -264,6 +265,7 @@ fn install(to: &Install<'_>, st: &mut State, refs_changed: bool) {
             .tables
             .servers
             .iter()
+            .filter(|(_, rt)| rt.unavailable.is_none())
             .map(|(name, rt)| {
                 upstreams::server_values(&rt.server, &mut lookup).map(|v| (name.clone(), v))
             })

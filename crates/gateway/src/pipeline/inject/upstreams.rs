@@ -1,5 +1,6 @@
 //! Resolution for upstream MCP servers and CLI tools: every secret
-//! reference resolved (an unresolvable one stops start-up, named), every
+//! reference resolved (an unresolvable one makes its own server or
+//! command unavailable, named in the reason), every
 //! program found on PATH, and each child's environment built from scratch
 //! out of its declared values plus a short allow-list of keyward's own.
 
@@ -58,27 +59,11 @@ pub fn resolve_upstreams(
     let path_var = env.var("PATH");
     let mut out_servers = BTreeMap::new();
     for (name, server) in servers {
-        let where_ = format!("servers.{name}");
-        let values = server_values(&server, lookup)?;
-        let spec = match &server.transport {
-            ServerTransport::Stdio {
-                command, args, cwd, ..
-            } => UpstreamSpec::Stdio(StdioSpec {
-                command: resolve_program(command, path_var.as_deref()).map_err(|e| {
-                    GatewayError::Credential {
-                        service: where_.clone(),
-                        message: format!("cannot find `{command}`: {e}"),
-                    }
-                })?,
-                args: args.clone(),
-                env: values,
-                cwd: cwd.clone(),
-                inherit: inherit.clone(),
-            }),
-            ServerTransport::Http { url, .. } => UpstreamSpec::Http(HttpSpec {
-                url: url.clone(),
-                headers: values,
-            }),
+        let (spec, unavailable) = match server_spec(&server, lookup, path_var.as_deref(), &inherit)
+        {
+            Ok(spec) => (spec, None),
+            // Never started: an empty spec stands in for it.
+            Err(e) => (unstarted_spec(&server), Some(super::unavailable(&e))),
         };
         let stale = Arc::new(AtomicBool::new(false));
         let events = events_for(&name, &stale, list_changed, stderr_scrubber);
@@ -90,6 +75,7 @@ pub fn resolve_upstreams(
                 catalog: Mutex::new(Catalog::default()),
                 stale,
                 resource_uris: Mutex::default(),
+                unavailable,
             }),
         );
     }
@@ -97,20 +83,84 @@ pub fn resolve_upstreams(
     let mut command_env = BTreeMap::new();
     for (name, command) in commands {
         let where_ = format!("commands.{name}");
-        let program = resolve_program(&command.program, path_var.as_deref()).map_err(|e| {
-            GatewayError::Credential {
+        let resolved = resolve_program(&command.program, path_var.as_deref())
+            .map_err(|e| GatewayError::Credential {
                 service: where_.clone(),
                 message: format!("cannot find `{}`: {e}", command.program),
+            })
+            .and_then(|program| Ok((program, command_values(&name, &command, lookup)?)));
+        let (program, unavailable) = match resolved {
+            Ok((program, env)) => {
+                command_env.insert(name.clone(), env);
+                (program, None)
             }
-        })?;
-        command_env.insert(name.clone(), command_values(&name, &command, lookup)?);
-        out_commands.insert(name, CommandRuntime { command, program });
+            Err(e) => (
+                std::path::PathBuf::from(&command.program),
+                Some(super::unavailable(&e)),
+            ),
+        };
+        out_commands.insert(
+            name,
+            CommandRuntime {
+                command,
+                program,
+                unavailable,
+            },
+        );
     }
     Ok(Resolved {
         servers: out_servers,
         commands: out_commands,
         command_env,
     })
+}
+
+/// How a server is started: its program found, its values resolved.
+fn server_spec(
+    server: &Server,
+    lookup: &mut Lookup<'_>,
+    path_var: Option<&str>,
+    inherit: &[(String, String)],
+) -> Result<UpstreamSpec, GatewayError> {
+    let values = server_values(server, lookup)?;
+    Ok(match &server.transport {
+        ServerTransport::Stdio {
+            command, args, cwd, ..
+        } => UpstreamSpec::Stdio(StdioSpec {
+            command: resolve_program(command, path_var).map_err(|e| GatewayError::Credential {
+                service: format!("servers.{}", server.name),
+                message: format!("cannot find `{command}`: {e}"),
+            })?,
+            args: args.clone(),
+            env: values,
+            cwd: cwd.clone(),
+            inherit: inherit.to_vec(),
+        }),
+        ServerTransport::Http { url, .. } => UpstreamSpec::Http(HttpSpec {
+            url: url.clone(),
+            headers: values,
+        }),
+    })
+}
+
+/// The spec of an unavailable server, which is never started: no values,
+/// nothing inherited.
+fn unstarted_spec(server: &Server) -> UpstreamSpec {
+    match &server.transport {
+        ServerTransport::Stdio {
+            command, args, cwd, ..
+        } => UpstreamSpec::Stdio(StdioSpec {
+            command: std::path::PathBuf::from(command),
+            args: args.clone(),
+            env: Vec::new(),
+            cwd: cwd.clone(),
+            inherit: Vec::new(),
+        }),
+        ServerTransport::Http { url, .. } => UpstreamSpec::Http(HttpSpec {
+            url: url.clone(),
+            headers: Vec::new(),
+        }),
+    }
 }
 
 /// A server's injected values: its environment (stdio) or its headers

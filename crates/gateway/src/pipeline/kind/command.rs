@@ -19,7 +19,7 @@ use super::command_sandbox as sandbox;
 use crate::approvals::Ask;
 use crate::pipeline::approval::{self, Approved};
 use crate::pipeline::inject::Credential;
-use crate::pipeline::route::Tables;
+use crate::pipeline::route::{Tables, Unavailable, refuse_unavailable};
 use crate::pipeline::{Call, Stages, Stop, ToolOutcome, audit};
 use crate::servers::CommandRuntime;
 
@@ -82,6 +82,15 @@ impl Kind for RunCommand {
                     }
                 ),
             ));
+        }
+        if let Some(reason) = st
+            .tables
+            .commands
+            .get(&args.command)
+            .and_then(Unavailable::unavailable)
+        {
+            let what = format!("command `{}`", args.command);
+            return Err(refuse_unavailable(&what, reason));
         }
         let requested_cwd = match args.cwd.as_deref().map(PathBuf::from) {
             Some(p) if !p.is_absolute() => {

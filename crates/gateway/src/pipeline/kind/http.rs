@@ -22,7 +22,7 @@ use crate::approvals::Ask;
 use crate::pipeline::approval::{self, Approved};
 use crate::pipeline::inject::Credential;
 use crate::pipeline::redact::{self, Scrubbed};
-use crate::pipeline::route::Tables;
+use crate::pipeline::route::{Tables, Unavailable, refuse_unavailable};
 use crate::pipeline::{Call, Stages, Stop, ToolOutcome, audit};
 
 /// The `http_request` tool.
@@ -52,6 +52,15 @@ impl Kind for Http {
                 rec.target = t.service.clone();
                 rec.method = Some(t.method.as_str().to_string());
                 rec.path = Some(t.path.as_str().to_string());
+                if let Some(reason) = st
+                    .tables
+                    .services
+                    .get(&t.service)
+                    .and_then(Unavailable::unavailable)
+                {
+                    let what = format!("service `{}`", t.service);
+                    return Err(refuse_unavailable(&what, reason));
+                }
                 Ok(t)
             }
             Err(e) => {

@@ -27,22 +27,26 @@ where
     if st.desk.approvals.is_locked() {
         return Vec::new();
     }
-    let lists = join_all(st.tables.servers.iter().filter(|(_, rt)| allows(rt)).map(
-        |(name, rt)| {
-            let fetch = &fetch;
-            async move {
-                let listed = match rt.upstream.get().await {
-                    Ok(up) => fetch(name.clone(), up, rt.clone()).await,
-                    Err(e) => Err(e),
-                };
-                listed.unwrap_or_else(|e| {
-                    let (e, _) = st.scrubber().scrub_str(&e.to_string());
-                    tracing::warn!(server = %name, error = %e, "{what} unavailable");
-                    Vec::new()
-                })
-            }
-        },
-    ))
+    let lists = join_all(
+        st.tables
+            .servers
+            .iter()
+            .filter(|(_, rt)| rt.unavailable.is_none() && allows(rt))
+            .map(|(name, rt)| {
+                let fetch = &fetch;
+                async move {
+                    let listed = match rt.upstream.get().await {
+                        Ok(up) => fetch(name.clone(), up, rt.clone()).await,
+                        Err(e) => Err(e),
+                    };
+                    listed.unwrap_or_else(|e| {
+                        let (e, _) = st.scrubber().scrub_str(&e.to_string());
+                        tracing::warn!(server = %name, error = %e, "{what} unavailable");
+                        Vec::new()
+                    })
+                }
+            }),
+    )
     .await;
     let all: Vec<T> = lists.into_iter().flatten().collect();
     redact::scrub_serde(&st.scrubber(), all).map_or_else(Vec::new, |(v, _)| v)

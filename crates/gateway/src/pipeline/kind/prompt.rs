@@ -16,7 +16,7 @@ use super::listing::from_allowed;
 use crate::approvals::Ask;
 use crate::pipeline::approval::Approved;
 use crate::pipeline::inject::Credential;
-use crate::pipeline::route::Tables;
+use crate::pipeline::route::{Tables, Unavailable, refuse_unavailable};
 use crate::pipeline::{Call, Stages, Stop, audit, redact};
 use crate::servers::{ServerRuntime, exposed_name, unprefixed_collides};
 
@@ -104,6 +104,9 @@ impl Kind for GetPrompt {
             ));
         };
         rec.target = server.to_string();
+        if let Some(reason) = rt.unavailable() {
+            return Err(refuse_unavailable(&format!("server `{server}`"), reason));
+        }
         Ok(PromptCall {
             server: server.to_string(),
             rt: rt.clone(),

@@ -17,7 +17,7 @@ use super::Kind;
 use crate::approvals::Ask;
 use crate::pipeline::approval::{self, Approved};
 use crate::pipeline::inject::Credential;
-use crate::pipeline::route::Tables;
+use crate::pipeline::route::{Tables, Unavailable, refuse_unavailable};
 use crate::pipeline::{Call, Stages, Stop, audit, redact};
 use crate::servers::{Catalog, CatalogEntry, ServerRuntime, unprefixed_collides};
 
@@ -52,6 +52,9 @@ impl Kind for UpstreamTool {
         let Some(rt) = st.tables.servers.get(server) else {
             return Err(Stop::refused(Decision::Error, "error: unknown tool"));
         };
+        if let Some(reason) = rt.unavailable() {
+            return Err(refuse_unavailable(&format!("server `{server}`"), reason));
+        }
         Ok(ToolCall {
             server: server.to_string(),
             rt: rt.clone(),
@@ -209,7 +212,11 @@ pub async fn list_all(st: &Stages) -> Vec<Tool> {
         return Vec::new();
     }
     let tables = &st.tables;
-    let lists = join_all(tables.servers.iter().map(|(name, rt)| async move {
+    let available = tables
+        .servers
+        .iter()
+        .filter(|(_, rt)| rt.unavailable().is_none());
+    let lists = join_all(available.map(|(name, rt)| async move {
         match ensure_catalog(st, rt).await {
             Ok(()) if rt.server.prefix => rt.catalog().exposed(name),
             Ok(()) => rt
@@ -240,6 +247,10 @@ fn unprefixed_taken(tables: &Tables, name: &str) -> bool {
 
 /// Lists the server's tools if its catalog was never built or went stale.
 async fn ensure_catalog(st: &Stages, rt: &ServerRuntime) -> Result<(), String> {
+    // An unavailable server is never started.
+    if let Some(why) = rt.unavailable() {
+        return Err(why.to_string());
+    }
     let stale = rt.take_stale();
     if rt.catalog().fresh && !stale {
         return Ok(());
