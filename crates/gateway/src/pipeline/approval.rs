@@ -532,19 +532,19 @@ pub fn lock(desk: &Desk, by: &str) -> usize {
     for (q, r) in &denied {
         record_answer(desk, q, r);
     }
-    record_admin(desk, by, Decision::Lock);
+    record_admin(desk, by, Decision::Lock, None);
     denied.len()
 }
 
 /// Lifts the lock (the caller checked the passphrase).
 pub fn unlock(desk: &Desk, by: &str) {
     desk.approvals.unlock();
-    record_admin(desk, by, Decision::Unlock);
+    record_admin(desk, by, Decision::Unlock, None);
 }
 
-/// The human's own act on keyward, recorded (best effort: the lock holds
-/// whether or not its record could be written).
-fn record_admin(desk: &Desk, by: &str, decision: Decision) {
+/// The human's own act on keyward (`rule`: what it acted on), recorded
+/// best effort: the act holds whether or not its record could be written.
+pub fn record_admin(desk: &Desk, by: &str, decision: Decision, rule: Option<String>) {
     let _ = audit::record(
         &desk.audit,
         Event {
@@ -552,6 +552,7 @@ fn record_admin(desk: &Desk, by: &str, decision: Decision) {
             kind: Kind::Admin,
             target: "keyward".into(),
             decision,
+            rule,
             ..Event::default()
         },
     );

@@ -11,7 +11,7 @@ use tokio::net::{UnixListener, UnixStream};
 use super::protocol::{GrantView, QuestionView, Reply, Request};
 use crate::Gateway;
 use crate::approvals::{Answer, AnswerError, Channel, PassphraseError};
-use crate::pipeline::approval::{lock, settle, unlock};
+use crate::pipeline::approval::{lock, record_admin, settle, unlock};
 
 /// The largest request line read.
 const MAX_REQUEST: u64 = 64 * 1024;
@@ -89,15 +89,11 @@ async fn human(gw: &Gateway, passphrase: Option<String>) -> Result<(), String> {
     match check.verify(&p).await {
         Ok(()) => Ok(()),
         Err(PassphraseError::Wrong) => {
-            let _ = crate::pipeline::audit::record(
-                gw.audit(),
-                keyward_audit::Event {
-                    agent: "control socket".into(),
-                    kind: keyward_audit::Kind::Admin,
-                    target: "keyward".into(),
-                    decision: keyward_audit::Decision::WrongPassphrase,
-                    ..keyward_audit::Event::default()
-                },
+            record_admin(
+                gw.desk(),
+                "control socket",
+                keyward_audit::Decision::WrongPassphrase,
+                None,
             );
             Err("wrong passphrase".into())
         }
@@ -161,23 +157,19 @@ async fn dispatch(gw: &Gateway, req: Request, marker: &Path) -> Reply {
             ..Reply::default()
         },
         Request::Revoke { id, all } => {
-            let _ = crate::pipeline::audit::record(
-                gw.audit(),
-                keyward_audit::Event {
-                    agent: "control socket".into(),
-                    kind: keyward_audit::Kind::Admin,
-                    target: "keyward".into(),
-                    decision: keyward_audit::Decision::Revoke,
-                    rule: Some(if all {
-                        "all grants".to_string()
-                    } else {
-                        format!(
-                            "grant {}",
-                            crate::pipeline::audit::printable(id.as_deref().unwrap_or(""), 64)
-                        )
-                    }),
-                    ..keyward_audit::Event::default()
-                },
+            let what = if all {
+                "all grants".to_string()
+            } else {
+                format!(
+                    "grant {}",
+                    crate::pipeline::audit::printable(id.as_deref().unwrap_or(""), 64)
+                )
+            };
+            record_admin(
+                gw.desk(),
+                "control socket",
+                keyward_audit::Decision::Revoke,
+                Some(what),
             );
             if all {
                 let n = approvals.revoke_all();
