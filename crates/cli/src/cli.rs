@@ -405,16 +405,47 @@ pub(crate) struct ServiceAddArgs {
     pub(crate) deny: Vec<String>,
 }
 
+const AUDIT_EXAMPLE: &str = "Examples:
+  keyward audit --since 1h                  # what happened in the last hour
+  keyward audit --agent claude-code --decision deny
+  keyward audit --target 'fs__*' -n 20      # the last 20 calls of fs's tools
+  keyward audit --follow                    # the last 10, then each new record as it comes
+  keyward audit --json | jq .               # the records as written
+  keyward audit verify                      # check the hash chain";
+
 #[derive(Args)]
+#[command(after_help = AUDIT_EXAMPLE)]
 pub(crate) struct AuditArgs {
     #[command(subcommand)]
     pub(crate) action: Option<AuditCmd>,
-    /// Print raw JSON lines.
+    /// Print the records as they are in the log: one JSON object a line.
     #[arg(long)]
     pub(crate) json: bool,
-    /// Only the last N records.
-    #[arg(short = 'n', value_name = "N")]
+    /// Only the last N records (of those the filters let through).
+    #[arg(short = 'n', long = "last", value_name = "N")]
     pub(crate) last: Option<usize>,
+    /// Only records since this long ago (`90s`, `30m`, `1h`, `2d`) or this
+    /// time (RFC 3339: `2026-12-03T14:00:00Z`, `2026-12-03T15:00:00+01:00`).
+    #[arg(long, value_name = "DURATION|TIME")]
+    pub(crate) since: Option<String>,
+    /// Only records of this agent: its whole name (`claude-code 1.2.3`) or
+    /// its first word (`claude-code`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) agent: Option<String>,
+    /// Only records with this decision (`allow`, `deny`, `rate_limited`,
+    /// `error`, `asked`, ...); `allow` also matches an approval's
+    /// `allow once` / `allow for 5m`. Repeatable, or comma-separated.
+    #[arg(long, value_name = "DECISION", value_delimiter = ',')]
+    pub(crate) decision: Vec<String>,
+    /// Only records whose target matches this glob (`*` any run, `?` one
+    /// character): a service (`stripe`), a server (`fs`), a server's tool
+    /// as the agent names it (`fs__read_*`), a command (`gh`).
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) target: Option<String>,
+    /// Keep printing records as they are written (the last 10 first, unless
+    /// -n says otherwise); stop with Ctrl-C.
+    #[arg(short = 'f', long)]
+    pub(crate) follow: bool,
 }
 
 #[derive(Subcommand)]

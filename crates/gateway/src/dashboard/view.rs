@@ -335,7 +335,7 @@ fn audit_section(s: &mut String, snap: &Snapshot) {
             time = esc(&r.ts.strftime("%H:%M:%S UTC").to_string()),
             agent = text(&e.agent),
             kind = text(e.kind.as_str()),
-            target = text(&e.target),
+            target = text(&e.target_text()),
             decision = text(&e.decision.to_string()),
             via = text(
                 &e.channel

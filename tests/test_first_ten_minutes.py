@@ -1,0 +1,99 @@
+"""Issue 12, "the first ten minutes": what a new user met, run the way
+they met it (a real shell pipe, real agents, a real held call)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import time
+
+from conftest import KEYWARD, mcp_call, open_service
+
+
+def write_log(path, records):
+    """A valid audit log (chain and head) of `records` (Event fields)."""
+    prev = "0" * 64
+    lines = []
+    for seq, event in enumerate(records, 1):
+        body = json.dumps({"seq": seq, "ts": "2026-12-03T14:00:00Z", "prev": prev, **event}, separators=(",", ":"))
+        prev = hashlib.sha256(body.encode()).hexdigest()
+        lines.append(body[:-1] + f',"hash":"{prev}"}}\n')
+    path.write_text("".join(lines))
+    head = f'{{"seq":{len(records)},"hash":"{prev}"}}'
+    (path.parent / (path.name + ".head")).write_text(head.ljust(103) + "\n")
+
+
+def test_audit_piped_into_head_exits_0_without_a_panic(home):
+    """issue 12: `keyward audit | head` panicked on the broken pipe."""
+    event = {"agent": "agent 1.0", "kind": "tool", "target": "fs", "tool": "read_text_file",
+             "decision": "allow", "redactions": 0}
+    # Far more than a pipe holds, so keyward is still writing when head exits.
+    write_log(home.dir / "audit.jsonl", [event] * 5000)
+    for args in ["audit", "audit --json", "audit --target 'fs__*'"]:
+        p = subprocess.run(
+            ["bash", "-c", f'set -o pipefail; "$KW" {args} | head -1'],
+            capture_output=True, text=True, env=dict(home.env, KW=KEYWARD), timeout=60,
+        )
+        assert p.returncode == 0, (args, p.returncode, p.stderr)
+        assert p.stderr == "", (args, p.stderr)
+        assert len(p.stdout.splitlines()) == 1
+
+
+def test_audit_answers_what_each_agent_did(home, upstream):
+    """issue 12: the audit did not answer "what did my agent do in the
+    last hour?": two agents' calls, filtered by agent, decision, target
+    and time."""
+    home.write_config(f"""
+[services.s]
+base_url = "{upstream.origin}"
+[[services.s.rules]]
+action = "allow"
+paths = ["/ok"]
+""")
+
+    def calls(paths):
+        async def go(client):
+            for p in paths:
+                await client.call_tool("http_request", {"service": "s", "method": "GET", "path": p})
+        return go
+
+    before = home.run("audit", "-n", "1", "--json").stdout
+    mcp_call(home, calls(["/ok", "/denied"]), client_name="alpha")
+    mcp_call(home, calls(["/ok"]), client_name="beta")
+
+    def lines(*args):
+        return home.run("audit", "--since", "1h", *args).stdout.strip().splitlines()
+
+    alpha = lines("--agent", "alpha")
+    assert len(alpha) == 2 and all("alpha 1.0" in line for line in alpha), alpha
+    assert "s GET /ok" in alpha[0] and "s GET /denied" in alpha[1]
+    denied = lines("--decision", "deny", "--target", "s")
+    assert len(denied) == 1 and "alpha" in denied[0] and "/denied" in denied[0], denied
+    assert lines("--agent", "beta", "--decision", "deny") == []
+    # Local time, with its zone.
+    assert " UTC " in home.run("audit", "-n", "1", env={"TZ": "UTC"}).stdout
+    # --json keeps the records as written.
+    raw = home.run("audit", "--json", "--agent", "beta").stdout.strip().splitlines()
+    assert [json.loads(r)["agent"] for r in raw] == ["beta 1.0"]
+    assert before  # the log had the config approvals before the calls
+
+
+def test_audit_follow_prints_records_as_they_are_written(home, upstream):
+    home.write_config(open_service(upstream.origin))
+    follow = subprocess.Popen(
+        [KEYWARD, "audit", "--follow", "--agent", "follower"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=home.env,
+    )
+    try:
+        time.sleep(0.5)
+
+        async def go(client):
+            await client.call_tool("http_request", {"service": "s", "method": "GET", "path": "/ok"})
+
+        mcp_call(home, go, client_name="follower")
+        line = follow.stdout.readline()
+        assert "follower 1.0" in line and "s GET /ok" in line, line
+    finally:
+        follow.kill()
+        follow.wait()
