@@ -8,7 +8,8 @@ import json
 import subprocess
 import time
 
-from conftest import KEYWARD, mcp_call, open_service
+from conftest import KEYWARD, PASSPHRASE, canary, mcp_call, open_service, text_of
+from test_approvals import Held, posts, wait_pending
 
 
 def write_log(path, records):
@@ -97,3 +98,29 @@ def test_audit_follow_prints_records_as_they_are_written(home, upstream):
     finally:
         follow.kill()
         follow.wait()
+
+
+def test_confirm_from_the_cli_ends_in_a_held_call(home, upstream):
+    """issue 12: `confirm` could not be set from the CLI. A service added
+    with `--confirm` holds the call until a human answers (here with
+    `keyward approve`); `--rate` is the rule's limit."""
+    home.set_secret("pay_token", canary("pay"))
+    pw = {"KEYWARD_PASSPHRASE": PASSPHRASE}
+    home.run(
+        "service", "add", "pay", "--base-url", upstream.origin, "--auth", "bearer", "--secret", "pay_token",
+        "--allow", "GET /**", "--confirm", "POST /refunds/**", "--rate", "1/hour", env=pw,
+    )
+
+    def refund(client):
+        return client.call_tool("http_request", {"service": "pay", "method": "POST", "path": "/refunds/42",
+                                                 "body": "amount=5", "reason": "customer asked"})
+
+    held = Held(home, refund)
+    [qid] = wait_pending(home)
+    assert "POST /refunds/42" in home.run("approvals").stdout
+    assert posts(upstream) == [], "the call went through before a human said yes"
+    home.run("approve", qid, env=pw)
+    r = held.join()
+    assert not r.is_error, text_of(r)
+    assert len(posts(upstream)) == 1
+    assert "rate limit from rule #2: 1/hour per agent" in home.run("check", "pay", "POST", "/refunds/1", check=False).stdout

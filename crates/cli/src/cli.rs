@@ -281,7 +281,7 @@ pub(crate) struct ConnectArgs {
 pub(crate) enum ServersCmd {
     /// Add an upstream MCP server (a command keyward starts) to keyward.toml.
     #[command(
-        override_usage = "keyward servers add NAME [--env KEY=REF]... [--allow PATTERN]... [--deny PATTERN]... -- COMMAND [ARGS]..."
+        override_usage = "keyward servers add NAME [--env KEY=REF]... [--allow PATTERN]... [--confirm PATTERN]... [--deny PATTERN]... [--rate COUNT/PERIOD] -- COMMAND [ARGS]..."
     )]
     Add(Box<ServersAddArgs>),
     /// List servers, their environment (references only) and tool rules.
@@ -319,9 +319,17 @@ pub(crate) struct ServersAddArgs {
     /// Allow the tools matching this glob (`get_*`, `search_code`). Repeatable.
     #[arg(long = "allow", value_name = "PATTERN")]
     pub(crate) allow: Vec<String>,
+    /// Ask a human before each call of the tools matching this glob (in
+    /// the MCP client, on the dashboard or with `keyward approve`). Repeatable.
+    #[arg(long = "confirm", value_name = "PATTERN")]
+    pub(crate) confirm: Vec<String>,
     /// Deny the tools matching this glob; a deny always wins. Repeatable.
     #[arg(long = "deny", value_name = "PATTERN")]
     pub(crate) deny: Vec<String>,
+    /// Rate limit (`10/minute`, `100/hour`, `5/day`) on every --allow and
+    /// --confirm pattern of this command, per agent and pattern.
+    #[arg(long, value_name = "COUNT/PERIOD")]
+    pub(crate) rate: Option<String>,
     /// The server's command (a bare name looked up in PATH, or an absolute
     /// path) and its arguments; arguments never hold secrets: use --env.
     #[arg(
@@ -400,9 +408,18 @@ pub(crate) struct ServiceAddArgs {
     /// Allow rule, e.g. 'GET /v1/charges/**' or 'GET,POST /v1/**'. Repeatable.
     #[arg(long = "allow", value_name = "METHODS PATH")]
     pub(crate) allow: Vec<String>,
-    /// Deny rule, same form as --allow. Repeatable.
+    /// Confirm rule, same form as --allow: each matching call waits for a
+    /// human's yes (in the MCP client, on the dashboard or with `keyward
+    /// approve`). Repeatable.
+    #[arg(long = "confirm", value_name = "METHODS PATH")]
+    pub(crate) confirm: Vec<String>,
+    /// Deny rule, same form as --allow; a deny always wins. Repeatable.
     #[arg(long = "deny", value_name = "METHODS PATH")]
     pub(crate) deny: Vec<String>,
+    /// Rate limit (`10/minute`, `100/hour`, `5/day`) on every --allow and
+    /// --confirm rule of this command, per agent and rule.
+    #[arg(long, value_name = "COUNT/PERIOD")]
+    pub(crate) rate: Option<String>,
 }
 
 const AUDIT_EXAMPLE: &str = "Examples:
