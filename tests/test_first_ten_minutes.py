@@ -124,3 +124,45 @@ def test_confirm_from_the_cli_ends_in_a_held_call(home, upstream):
     assert not r.is_error, text_of(r)
     assert len(posts(upstream)) == 1
     assert "rate limit from rule #2: 1/hour per agent" in home.run("check", "pay", "POST", "/refunds/1", check=False).stdout
+
+
+def doctor_lines(home, prefix):
+    p = home.run("doctor", env={"KEYWARD_PASSPHRASE": PASSPHRASE}, check=False)
+    return p, [line for line in p.stdout.splitlines() if line.startswith(prefix)]
+
+
+def test_doctor_is_not_all_good_while_keyward_is_locked(home):
+    """issue 12: `doctor` said "all good" while every call was denied."""
+    home.run("lock")
+    p, fails = doctor_lines(home, "FAIL")
+    assert p.returncode == 1 and "all good" not in p.stdout, p.stdout
+    assert any("locked" in line and "keyward unlock" in line for line in fails), p.stdout
+    home.run("unlock", env={"KEYWARD_PASSPHRASE": PASSPHRASE})
+    p, _ = doctor_lines(home, "FAIL")
+    assert p.returncode == 0 and "all good" in p.stdout, p.stdout
+
+
+def test_doctor_is_not_all_good_with_an_edit_that_is_not_approved(home, upstream):
+    """issue 12: `doctor` said "all good" while keyward.toml had an edit
+    `keyward serve` ignores (not approved), or one that does not parse."""
+    home.write_config(open_service(upstream.origin))
+    assert doctor_lines(home, "FAIL")[0].returncode == 0
+    home.write_config(open_service(upstream.origin) + open_service(upstream.origin, name="t"), approve=False)
+    p, fails = doctor_lines(home, "FAIL")
+    assert p.returncode == 1, p.stdout
+    assert any("not approved" in line and "keyward config approve" in line for line in fails), p.stdout
+    (home.dir / "keyward.toml").write_text(open_service(upstream.origin) + "[services.broken\n")
+    p, fails = doctor_lines(home, "FAIL")
+    assert p.returncode == 1, p.stdout
+    assert any(line.startswith("FAIL  config") for line in fails), p.stdout
+    assert any("does not load" in line and "approved config" in line for line in fails), p.stdout
+
+
+def test_doctor_names_vault_secrets_nothing_references(home, upstream):
+    home.set_secret("used", canary("u"))
+    home.set_secret("forgotten", canary("f"))
+    home.write_config(open_service(upstream.origin, secret="used"))
+    p, warns = doctor_lines(home, "warn")
+    assert p.returncode == 0, p.stdout
+    assert [w for w in warns if "`forgotten`" in w and "keyward secret rm forgotten" in w], p.stdout
+    assert not [w for w in warns if "`used`" in w], p.stdout
