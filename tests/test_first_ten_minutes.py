@@ -166,3 +166,28 @@ def test_doctor_names_vault_secrets_nothing_references(home, upstream):
     assert p.returncode == 0, p.stdout
     assert [w for w in warns if "`forgotten`" in w and "keyward secret rm forgotten" in w], p.stdout
     assert not [w for w in warns if "`used`" in w], p.stdout
+
+
+def test_init_without_a_terminal_or_passphrase_leaves_nothing_behind(tmp_path):
+    """issue 12: `init` without a terminal left half a setup (a
+    keyward.toml, no vault) that every later command tripped over."""
+    from conftest import Home
+
+    h = Home(tmp_path)
+    p = h.run("init", check=False)
+    assert p.returncode == 2 and "nothing was created" in p.stderr, p.stderr
+    assert not h.dir.exists(), sorted(str(f) for f in h.dir.rglob("*"))
+    # With the passphrase, it then sets up in one go.
+    h.run("init", env={"KEYWARD_PASSPHRASE": PASSPHRASE})
+    assert (h.dir / "keyward.toml").exists() and (h.dir / "vault.kw").exists()
+
+
+def test_init_warns_about_a_weak_passphrase(tmp_path):
+    from conftest import Home
+
+    h = Home(tmp_path)
+    p = h.run("init", env={"KEYWARD_PASSPHRASE": "abc"})
+    assert "passphrase is weak" in p.stderr and "approve" in p.stderr, p.stderr
+    assert "abc" not in p.stdout
+    p = Home(tmp_path / "strong").run("init", env={"KEYWARD_PASSPHRASE": "glacier ribbon tulip oxide mustard"})
+    assert "weak" not in p.stderr, p.stderr
