@@ -191,3 +191,35 @@ def test_init_warns_about_a_weak_passphrase(tmp_path):
     assert "abc" not in p.stdout
     p = Home(tmp_path / "strong").run("init", env={"KEYWARD_PASSPHRASE": "glacier ribbon tulip oxide mustard"})
     assert "weak" not in p.stderr, p.stderr
+
+
+def test_serve_http_prints_the_dashboard_url_and_a_port_in_use_gives_a_next_step(home):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        p = home.run("serve", "--http", f"127.0.0.1:{port}", check=False)
+        assert p.returncode == 2, p.stderr
+        assert "in use" in p.stderr and f"keyward serve --http 127.0.0.1:{port + 1}" in p.stderr, p.stderr
+    finally:
+        taken.close()
+
+    serve = subprocess.Popen([KEYWARD, "serve", "--http", f"127.0.0.1:{port}"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=home.env)
+    try:
+        deadline = time.time() + 30
+        seen = []
+        while time.time() < deadline:
+            line = serve.stderr.readline()
+            seen.append(line)
+            if "serving MCP" in line:
+                assert f"the dashboard is at http://127.0.0.1:{port}/" in line, line
+                break
+        else:
+            raise AssertionError("".join(seen))
+    finally:
+        serve.terminate()
+        serve.wait(10)

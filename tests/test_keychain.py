@@ -112,3 +112,17 @@ def test_the_os_store_comes_before_the_key_file(tmp_path):
     # Without the OS store, the same key file is read, and refused.
     p = h.run("secret", "list", env={"KEYWARD_VAULT_KEY_FILE": str(bad), "KEYWARD_NO_KEYCHAIN": "1"}, check=False)
     assert p.returncode != 0 and "key" in p.stderr.lower(), p.stderr
+
+
+def test_a_secret_set_in_the_keychain_can_be_removed_with_secret_rm(tmp_path):
+    """issue 12: `secret set --backend keychain` made a secret that `secret
+    rm` could not remove."""
+    h = desktop_home(tmp_path)
+    h.run("init", env={"KEYWARD_PASSPHRASE": canary("pass")})
+    h.run("secret", "set", "kc_only", "--backend", "keychain", input=canary("kcrm") + "\n")
+    p = h.run("secret", "rm", "kc_only")
+    assert "removed `kc_only` from the OS credential store" in p.stdout, p.stdout
+    p = h.run("secret", "rm", "kc_only", check=False)
+    assert p.returncode == 2 and "no secret named `kc_only`" in p.stderr, p.stderr
+    h.run("secret", "set", "kc_two", "--backend", "keychain", input=canary("kcrm") + "\n")
+    assert "removed" in h.run("secret", "rm", "kc_two", "--backend", "keychain").stdout

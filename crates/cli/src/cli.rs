@@ -351,11 +351,22 @@ pub(crate) struct InitArgs {
     pub(crate) write_key_file: Option<PathBuf>,
 }
 
+const SECRET_SET_EXAMPLE: &str = "Examples:
+  printf '%s\\n' \"$STRIPE_KEY\" | keyward secret set stripe_key   # from a variable
+  keyward secret set stripe_key                 # typed at a prompt, not shown
+  pbpaste | keyward secret set stripe_key       # from the clipboard (wl-paste, xclip -o)";
+
 #[derive(Subcommand)]
 pub(crate) enum SecretCmd {
     /// Store a secret; the value is read from stdin (one line) or asked for without echo.
+    #[command(after_help = SECRET_SET_EXAMPLE)]
     Set {
+        /// The secret's name, used in references (keyward://NAME).
         name: String,
+        /// Never given: a value as an argument is refused with how to pipe
+        /// it (it would be in the shell history and in `ps`).
+        #[arg(hide = true, value_name = "VALUE")]
+        value: Option<std::ffi::OsString>,
         /// Where to store it: `local` (the encrypted vault), `keychain` (the
         /// OS credential store: service `keyward`, account NAME), or
         /// `vault:MOUNT/PATH[#FIELD]` (OpenBao/HashiCorp Vault KV v2; field
@@ -367,8 +378,15 @@ pub(crate) enum SecretCmd {
     /// reference in keyward.toml with its backend and whether it resolves
     /// now (never values).
     List,
-    /// Remove a secret.
-    Rm { name: String },
+    /// Remove a secret: from the vault, or from the OS credential store
+    /// where `secret set --backend keychain` put it.
+    Rm {
+        name: String,
+        /// `local` (the vault) or `keychain`; by default the vault, then
+        /// the OS credential store when the vault has no such secret.
+        #[arg(long, value_parser = ["local", "keychain"], value_name = "BACKEND")]
+        backend: Option<String>,
+    },
     /// Replace an existing secret's value (read like `set`); a running
     /// `keyward serve` picks it up without a restart.
     Rotate { name: String },

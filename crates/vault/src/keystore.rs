@@ -117,6 +117,16 @@ pub fn keychain_set(
         .map_err(map_err)
 }
 
+/// Removes a secret `keychain_set` stored under `service`/`account`, for
+/// `keyward secret rm`. `Ok(false)` when there was no such entry.
+pub fn keychain_remove(service: &str, account: &str) -> Result<bool, KeyStoreError> {
+    match entry(service, account)?.delete_credential() {
+        Ok(()) => Ok(true),
+        Err(keyring::Error::NoEntry) => Ok(false),
+        Err(e) => Err(map_err(e)),
+    }
+}
+
 /// Whether an OS credential store answers (a lookup of an entry that need
 /// not exist), for `keyward doctor`.
 pub fn keychain_probe() -> Result<(), KeyStoreError> {

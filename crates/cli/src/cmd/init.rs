@@ -69,8 +69,16 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<Exi
             Ok(()) => println!(
                 "vault key kept in the OS credential store: `keyward serve` unlocks without a prompt"
             ),
+            // NoStore's own text already says "no OS credential store is
+            // reachable": not said twice (issue 12).
+            Err(keyward_vault::KeyStoreError::NoStore) => println!(
+                "note: no OS credential store reachable (on Linux: a Secret Service such as \
+                 gnome-keyring or KeePassXC must run on the session D-Bus), so the vault key is \
+                 not kept in one; `keyward serve` will need KEYWARD_VAULT_KEY_FILE or KEYWARD_PASSPHRASE"
+            ),
             Err(e) => println!(
-                "note: no OS credential store reachable ({e}); `keyward serve` will need KEYWARD_VAULT_KEY_FILE or KEYWARD_PASSPHRASE"
+                "note: the vault key is not kept in the OS credential store: {e}; `keyward serve` \
+                 will need KEYWARD_VAULT_KEY_FILE or KEYWARD_PASSPHRASE"
             ),
         }
     }
