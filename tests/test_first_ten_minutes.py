@@ -223,3 +223,14 @@ def test_serve_http_prints_the_dashboard_url_and_a_port_in_use_gives_a_next_step
     finally:
         serve.terminate()
         serve.wait(10)
+
+
+def test_serve_notice_shows_a_toml_error_as_lines_not_escapes(home, upstream):
+    """issue 12: a `serve` notice printed TOML errors with `\\u{a}` (or
+    `\\n`) instead of newlines."""
+    home.write_config(open_service(upstream.origin))
+    (home.dir / "keyward.toml").write_text(open_service(upstream.origin) + "[services.broken\n")
+    p = subprocess.run([KEYWARD, "serve"], input="", capture_output=True, text=True, env=home.env, timeout=30)
+    notice = [line for line in p.stderr.splitlines() if "not valid" in line]
+    assert notice, p.stderr
+    assert "\\n" not in p.stderr and "\\u{a}" not in p.stderr, p.stderr
