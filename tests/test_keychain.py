@@ -152,3 +152,17 @@ def test_trimmed_env_client_hears_the_store_is_unreachable_not_empty_and_the_fix
     tools, r = mcp_call(h, go)
     assert not r.is_error, text_of(r)
     assert token in str(upstream.requests[-1]["headers"])
+
+
+def test_a_secret_set_in_the_keychain_can_be_removed_with_secret_rm(tmp_path):
+    """issue 12: `secret set --backend keychain` made a secret that `secret
+    rm` could not remove."""
+    h = desktop_home(tmp_path)
+    h.run("init", env={"KEYWARD_PASSPHRASE": canary("pass")})
+    h.run("secret", "set", "kc_only", "--backend", "keychain", input=canary("kcrm") + "\n")
+    p = h.run("secret", "rm", "kc_only")
+    assert "removed `kc_only` from the OS credential store" in p.stdout, p.stdout
+    p = h.run("secret", "rm", "kc_only", check=False)
+    assert p.returncode == 2 and "no secret named `kc_only`" in p.stderr, p.stderr
+    h.run("secret", "set", "kc_two", "--backend", "keychain", input=canary("kcrm") + "\n")
+    assert "removed" in h.run("secret", "rm", "kc_two", "--backend", "keychain").stdout

@@ -47,6 +47,36 @@ impl<'a> Base<'a> {
     }
 }
 
+/// Whether keyward.toml is the config `keyward serve` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// keyward.toml is the approved text (its seal checked, or the vault
+    /// locked so that it could not be).
+    Approved,
+    /// keyward.toml differs from the approved text by these lines: the
+    /// difference is not served until `keyward config approve`.
+    Changed(crate::diff::Stats),
+    /// Nothing was ever approved here: `keyward serve` refuses to start.
+    NothingApproved,
+    /// The approved copy fails its seal: `keyward serve` refuses to start.
+    Untrusted(SealProblem),
+}
+
+impl Standing {
+    /// The standing of `current` (keyward.toml's text) against `approved`;
+    /// `vault` is `None` when it is locked.
+    pub fn of(approved: Option<&Approved>, vault: Option<&Vault>, current: &str) -> Standing {
+        match Base::of(approved, vault) {
+            Base::NothingApproved => Standing::NothingApproved,
+            Base::Untrusted(problem) => Standing::Untrusted(problem),
+            Base::Trusted(text) | Base::Unchecked(text) if text == current => Standing::Approved,
+            Base::Trusted(text) | Base::Unchecked(text) => {
+                Standing::Changed(crate::diff::unified(text, current, "", "").1)
+            }
+        }
+    }
+}
+
 /// Approving `current` as `keyward config approve` does: the base it is
 /// shown against, and its programs pinned now (a changed or shadowing
 /// binary is accepted here, so the pins are shown before the passphrase).

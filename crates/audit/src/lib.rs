@@ -85,6 +85,7 @@
 //! Records must not contain secrets: the gateway scrubs `error` and the
 //! other strings before calling `append`.
 
+mod describe;
 mod error;
 mod fields;
 mod head;
@@ -94,8 +95,9 @@ mod record;
 pub mod shown;
 mod tail;
 
+pub use describe::ARGS_PREVIEW_CHARS;
 pub use error::{AuditError, HeadProblem, Problem, VerifyError};
 pub use fields::{Allowance, Channel, Decision, Kind};
 pub use log::AuditLog;
-pub use read::{VerifyReport, read_last, read_records, verify};
+pub use read::{VerifyReport, read_from, read_last, read_records, verify};
 pub use record::{Event, GENESIS_PREV, Record};

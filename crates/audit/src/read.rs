@@ -105,6 +105,50 @@ pub fn read_last(path: &Path, n: usize) -> Result<Vec<Record>, AuditError> {
     Ok(records)
 }
 
+/// The records in the complete lines from byte `offset` on, oldest first,
+/// and the offset after the last of them: for following a log as it grows
+/// (`keyward audit --follow`). A line still being written is left for the
+/// next call. `offset` must be 0 or an offset this function returned; a
+/// log shorter than `offset` (rewritten, or cut) is [`AuditError::Shrunk`].
+pub fn read_from(path: &Path, offset: u64) -> Result<(Vec<Record>, u64), AuditError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = open_shared(path).map_err(AuditError::io("open", path))?;
+    let len = file.metadata().map_err(AuditError::io("stat", path))?.len();
+    if len < offset {
+        return Err(AuditError::Shrunk {
+            path: path.to_path_buf(),
+            expected: offset,
+            found: len,
+        });
+    }
+    file.seek(SeekFrom::Start(offset))
+        .map_err(AuditError::io("read", path))?;
+    let mut buf = Vec::new();
+    (&file)
+        .take(len - offset)
+        .read_to_end(&mut buf)
+        .map_err(AuditError::io("read", path))?;
+    let complete = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut records = Vec::new();
+    for bytes in buf[..complete].split(|&b| b == b'\n') {
+        if bytes.is_empty() {
+            continue;
+        }
+        match serde_json::from_slice(bytes) {
+            Ok(record) => records.push(record),
+            Err(e) => {
+                return Err(AuditError::Malformed {
+                    path: path.to_path_buf(),
+                    line: line_number_at(&file, offset).map_err(AuditError::io("read", path))?
+                        + records.len() as u64,
+                    detail: describe_json_error(&e),
+                });
+            }
+        }
+    }
+    Ok((records, offset + complete as u64))
+}
+
 /// Checks the whole chain. `Ok` when every line is a record whose bytes match
 /// its `hash`, whose `prev` is the previous record's `hash` (64 zeros for
 /// the first) and whose `seq` is the previous plus one (1 for the first).

@@ -281,7 +281,7 @@ pub(crate) struct ConnectArgs {
 pub(crate) enum ServersCmd {
     /// Add an upstream MCP server (a command keyward starts) to keyward.toml.
     #[command(
-        override_usage = "keyward servers add NAME [--env KEY=REF]... [--allow PATTERN]... [--deny PATTERN]... -- COMMAND [ARGS]..."
+        override_usage = "keyward servers add NAME [--env KEY=REF]... [--allow PATTERN]... [--confirm PATTERN]... [--deny PATTERN]... [--rate COUNT/PERIOD] -- COMMAND [ARGS]..."
     )]
     Add(Box<ServersAddArgs>),
     /// List servers, their environment (references only) and tool rules.
@@ -319,9 +319,17 @@ pub(crate) struct ServersAddArgs {
     /// Allow the tools matching this glob (`get_*`, `search_code`). Repeatable.
     #[arg(long = "allow", value_name = "PATTERN")]
     pub(crate) allow: Vec<String>,
+    /// Ask a human before each call of the tools matching this glob (in
+    /// the MCP client, on the dashboard or with `keyward approve`). Repeatable.
+    #[arg(long = "confirm", value_name = "PATTERN")]
+    pub(crate) confirm: Vec<String>,
     /// Deny the tools matching this glob; a deny always wins. Repeatable.
     #[arg(long = "deny", value_name = "PATTERN")]
     pub(crate) deny: Vec<String>,
+    /// Rate limit (`10/minute`, `100/hour`, `5/day`) on every --allow and
+    /// --confirm pattern of this command, per agent and pattern.
+    #[arg(long, value_name = "COUNT/PERIOD")]
+    pub(crate) rate: Option<String>,
     /// The server's command (a bare name looked up in PATH, or an absolute
     /// path) and its arguments; arguments never hold secrets: use --env.
     #[arg(
@@ -343,11 +351,22 @@ pub(crate) struct InitArgs {
     pub(crate) write_key_file: Option<PathBuf>,
 }
 
+const SECRET_SET_EXAMPLE: &str = "Examples:
+  printf '%s\\n' \"$STRIPE_KEY\" | keyward secret set stripe_key   # from a variable
+  keyward secret set stripe_key                 # typed at a prompt, not shown
+  pbpaste | keyward secret set stripe_key       # from the clipboard (wl-paste, xclip -o)";
+
 #[derive(Subcommand)]
 pub(crate) enum SecretCmd {
     /// Store a secret; the value is read from stdin (one line) or asked for without echo.
+    #[command(after_help = SECRET_SET_EXAMPLE)]
     Set {
+        /// The secret's name, used in references (keyward://NAME).
         name: String,
+        /// Never given: a value as an argument is refused with how to pipe
+        /// it (it would be in the shell history and in `ps`).
+        #[arg(hide = true, value_name = "VALUE")]
+        value: Option<std::ffi::OsString>,
         /// Where to store it: `local` (the encrypted vault), `keychain` (the
         /// OS credential store: service `keyward`, account NAME), or
         /// `vault:MOUNT/PATH[#FIELD]` (OpenBao/HashiCorp Vault KV v2; field
@@ -359,8 +378,15 @@ pub(crate) enum SecretCmd {
     /// reference in keyward.toml with its backend and whether it resolves
     /// now (never values).
     List,
-    /// Remove a secret.
-    Rm { name: String },
+    /// Remove a secret: from the vault, or from the OS credential store
+    /// where `secret set --backend keychain` put it.
+    Rm {
+        name: String,
+        /// `local` (the vault) or `keychain`; by default the vault, then
+        /// the OS credential store when the vault has no such secret.
+        #[arg(long, value_parser = ["local", "keychain"], value_name = "BACKEND")]
+        backend: Option<String>,
+    },
     /// Replace an existing secret's value (read like `set`); a running
     /// `keyward serve` picks it up without a restart.
     Rotate { name: String },
@@ -400,21 +426,61 @@ pub(crate) struct ServiceAddArgs {
     /// Allow rule, e.g. 'GET /v1/charges/**' or 'GET,POST /v1/**'. Repeatable.
     #[arg(long = "allow", value_name = "METHODS PATH")]
     pub(crate) allow: Vec<String>,
-    /// Deny rule, same form as --allow. Repeatable.
+    /// Confirm rule, same form as --allow: each matching call waits for a
+    /// human's yes (in the MCP client, on the dashboard or with `keyward
+    /// approve`). Repeatable.
+    #[arg(long = "confirm", value_name = "METHODS PATH")]
+    pub(crate) confirm: Vec<String>,
+    /// Deny rule, same form as --allow; a deny always wins. Repeatable.
     #[arg(long = "deny", value_name = "METHODS PATH")]
     pub(crate) deny: Vec<String>,
+    /// Rate limit (`10/minute`, `100/hour`, `5/day`) on every --allow and
+    /// --confirm rule of this command, per agent and rule.
+    #[arg(long, value_name = "COUNT/PERIOD")]
+    pub(crate) rate: Option<String>,
 }
 
+const AUDIT_EXAMPLE: &str = "Examples:
+  keyward audit --since 1h                  # what happened in the last hour
+  keyward audit --agent claude-code --decision deny
+  keyward audit --target 'fs__*' -n 20      # the last 20 calls of fs's tools
+  keyward audit --follow                    # the last 10, then each new record as it comes
+  keyward audit --json | jq .               # the records as written
+  keyward audit verify                      # check the hash chain";
+
 #[derive(Args)]
+#[command(after_help = AUDIT_EXAMPLE)]
 pub(crate) struct AuditArgs {
     #[command(subcommand)]
     pub(crate) action: Option<AuditCmd>,
-    /// Print raw JSON lines.
+    /// Print the records as they are in the log: one JSON object a line.
     #[arg(long)]
     pub(crate) json: bool,
-    /// Only the last N records.
-    #[arg(short = 'n', value_name = "N")]
+    /// Only the last N records (of those the filters let through).
+    #[arg(short = 'n', long = "last", value_name = "N")]
     pub(crate) last: Option<usize>,
+    /// Only records since this long ago (`90s`, `30m`, `1h`, `2d`) or this
+    /// time (RFC 3339: `2026-12-03T14:00:00Z`, `2026-12-03T15:00:00+01:00`).
+    #[arg(long, value_name = "DURATION|TIME")]
+    pub(crate) since: Option<String>,
+    /// Only records of this agent: its whole name (`claude-code 1.2.3`) or
+    /// its first word (`claude-code`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) agent: Option<String>,
+    /// Only records with this decision (`allow`, `deny`, `rate_limited`,
+    /// `error`, `asked`, ...); `allow` also matches an approval's
+    /// `allow once` / `allow for 5m`. Repeatable, or comma-separated.
+    #[arg(long, value_name = "DECISION", value_delimiter = ',')]
+    pub(crate) decision: Vec<String>,
+    /// Only records whose target matches this glob (`*` any run, `?` one
+    /// character): a service (`stripe`), a server (`fs`), a server's tool
+    /// as the agent names it (`fs__read_*`), a command (`gh`).
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) target: Option<String>,
+    /// Keep printing records as they are written (the last 10 first, unless
+    /// -n says otherwise); stop with Ctrl-C.
+    #[arg(short = 'f', long)]
+    pub(crate) follow: bool,
 }
 
 #[derive(Subcommand)]

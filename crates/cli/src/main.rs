@@ -1,8 +1,29 @@
 //! `keyward`: the command-line face of the gateway. Thin by design: parsing,
 //! unlocking and printing live here; everything else is in the library crates.
 
-// This crate is the CLI's own printer.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// This crate is the CLI's own printer: stderr directly, stdout through
+// `out` (see the macros below).
+#![allow(clippy::print_stderr)]
+
+/// `println!` for the whole crate: through [`out`], so a closed pipe ends
+/// the output quietly instead of panicking. Defined before the modules so
+/// that it shadows std's in every one of them.
+macro_rules! println {
+    () => {
+        $crate::out::write(format_args!("\n"), false)
+    };
+    ($($arg:tt)*) => {
+        $crate::out::write(format_args!("{}\n", format_args!($($arg)*)), false)
+    };
+}
+
+/// `print!` for the whole crate (flushed: it ends a prompt or a partial
+/// line); see `println!`.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::out::write(format_args!($($arg)*), true)
+    };
+}
 
 mod cli;
 mod cmd;
@@ -10,6 +31,7 @@ mod config_approval;
 mod env;
 mod error;
 mod files;
+mod out;
 mod prompt;
 mod unlock;
 

@@ -48,17 +48,66 @@ pub(crate) fn passphrase(prompt: &str) -> Result<SecretValue, CliError> {
     Ok(SecretValue::new(p.as_bytes().to_vec()))
 }
 
-/// A new passphrase, typed twice.
+/// Said before a new passphrase is asked for: what it is for.
+pub(crate) const NEW_PASSPHRASE_NOTE: &str = "\
+The vault passphrase encrypts your secrets, and typing it is what proves a human
+approved: a config change (`keyward config approve`), a held call (`keyward
+approve`, the dashboard), an unlock. Your agents must never know it: choose a
+long one you use nowhere else, and do not put it in a file they can read.";
+
+/// A new passphrase, typed twice; a weak one is said so, and kept only
+/// when the human confirms it.
 pub(crate) fn new_passphrase() -> Result<SecretValue, CliError> {
-    let a = passphrase("New vault passphrase: ")?;
-    if a.is_empty() {
-        return Err(CliError::msg("the passphrase is empty"));
+    eprintln!("{NEW_PASSPHRASE_NOTE}\n");
+    loop {
+        let a = passphrase("New vault passphrase: ")?;
+        if a.is_empty() {
+            return Err(CliError::msg("the passphrase is empty"));
+        }
+        if let Some(weak) = weak_passphrase(&a) {
+            eprintln!("warning: {weak}");
+            if !confirm("Use it anyway? [y/N] ")? {
+                continue;
+            }
+        }
+        let b = passphrase("Repeat it: ")?;
+        if a != b {
+            return Err(CliError::msg("the two passphrases differ"));
+        }
+        return Ok(a);
     }
-    let b = passphrase("Repeat it: ")?;
-    if a != b {
-        return Err(CliError::msg("the two passphrases differ"));
+}
+
+/// zxcvbn's score below which a passphrase is called weak (3 of 4: more
+/// than about 10^10 guesses is "safely unguessable" for an offline attack
+/// on a slow hash).
+const STRONG_ENOUGH: zxcvbn::Score = zxcvbn::Score::Three;
+
+/// Why `p` is easy to guess, or `None` when zxcvbn estimates it strong
+/// enough. The text never contains the passphrase.
+pub(crate) fn weak_passphrase(p: &SecretValue) -> Option<String> {
+    let text = std::str::from_utf8(p.expose()).ok()?;
+    let estimate = zxcvbn::zxcvbn(text, &["keyward"]);
+    if estimate.score() >= STRONG_ENOUGH {
+        return None;
     }
-    Ok(a)
+    let mut why = format!(
+        "this passphrase is weak (strength {} of 4",
+        estimate.score()
+    );
+    if let Some(feedback) = estimate.feedback() {
+        if let Some(w) = feedback.warning() {
+            why.push_str(&format!(": {w}"));
+        }
+        if let Some(s) = feedback.suggestions().first() {
+            why.push_str(&format!(" {s}"));
+        }
+    }
+    why.push_str(
+        "); whoever guesses it can approve calls and config changes as you. A few unrelated words, \
+         or 14 random characters, are strong.",
+    );
+    Some(why)
 }
 
 /// A yes/no question on the terminal; only "y" or "yes" is a yes.
@@ -74,4 +123,27 @@ pub(crate) fn confirm(question: &str) -> Result<bool, CliError> {
         line.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_passphrases_are_named_and_strong_ones_pass() {
+        for weak in ["abc", "password1", "keyward", "qwerty123"] {
+            let why = weak_passphrase(&SecretValue::from_str(weak)).unwrap();
+            assert!(why.starts_with("this passphrase is weak"), "{why}");
+        }
+        for strong in [
+            "kw_canary_pw_7Hq2Zx9LmR4t",
+            "glacier ribbon tulip oxide mustard",
+        ] {
+            assert_eq!(
+                weak_passphrase(&SecretValue::from_str(strong)),
+                None,
+                "{strong}"
+            );
+        }
+    }
 }

@@ -60,6 +60,8 @@ const ENV: &[(&str, &str)] = &[
     ("XDG_CONFIG_HOME", ""),
     ("APPDATA", ""),
     ("NO_COLOR", "1"),
+    // `keyward audit` prints local times, with their zone.
+    ("TZ", "UTC"),
 ];
 
 fn hermetic() {

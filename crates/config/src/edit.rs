@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use keyward_policy::{Action, HttpRule};
+use keyward_policy::{Action, HttpRule, Rate};
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
 
 use crate::validate::{validate_base_url, validate_service_name};
@@ -63,7 +63,12 @@ pub struct ServiceSpec {
     pub param: Option<String>,
     /// Short rule forms: `GET,HEAD /v1/charges/**`.
     pub allow: Vec<String>,
+    /// Rules whose calls wait for a human's yes (same form as `allow`).
+    pub confirm: Vec<String>,
     pub deny: Vec<String>,
+    /// A rate (`10/hour`) for every `allow` and `confirm` rule of the
+    /// spec, per agent and rule (a deny needs none).
+    pub rate: Option<String>,
 }
 
 /// keyward.toml loaded for editing.
@@ -113,11 +118,31 @@ impl ConfigDoc {
             "auth",
             value(auth_table(spec).map_err(|m| invalid("--auth", m))?),
         );
+        let rate = match &spec.rate {
+            Some(r) => Some(
+                r.parse::<Rate>()
+                    .map_err(|e| invalid("--rate", e.to_string()))?,
+            ),
+            None => None,
+        };
+        if rate.is_some() && spec.allow.is_empty() && spec.confirm.is_empty() {
+            return Err(invalid(
+                "--rate",
+                "a rate limits the calls of `--allow` and `--confirm` rules; give one".into(),
+            ));
+        }
         let mut rules = toml_edit::ArrayOfTables::new();
-        for (action, forms) in [(Action::Allow, &spec.allow), (Action::Deny, &spec.deny)] {
+        for (action, forms) in [
+            (Action::Allow, &spec.allow),
+            (Action::Confirm, &spec.confirm),
+            (Action::Deny, &spec.deny),
+        ] {
             for form in forms {
-                let rule = HttpRule::parse_short(action, form)
+                let mut rule = HttpRule::parse_short(action, form)
                     .map_err(|e| invalid(&format!("--{action}"), e.to_string()))?;
+                if action != Action::Deny {
+                    rule.rate = rate;
+                }
                 rules.push(rule_table(&rule));
             }
         }
@@ -207,6 +232,9 @@ fn rule_table(rule: &HttpRule) -> Table {
     }
     let paths: Array = rule.paths.iter().map(|p| p.as_str()).collect();
     t.insert("paths", value(paths));
+    if let Some(rate) = &rule.rate {
+        t.insert("rate", value(rate.to_string()));
+    }
     t
 }
 

@@ -217,3 +217,53 @@ fn first_service_goes_below_the_template_comments() {
     );
     Config::load(&path).unwrap();
 }
+
+/// issue 12: `confirm` could not be set from the CLI.
+#[test]
+fn add_service_writes_confirm_rules_and_a_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keyward.toml");
+    std::fs::write(&path, "").unwrap();
+    let mut doc = ConfigDoc::load(&path).unwrap();
+    doc.add_service(&ServiceSpec {
+        name: "pay".into(),
+        base_url: "https://pay.example".into(),
+        auth: "none".into(),
+        allow: vec!["GET /**".into()],
+        confirm: vec!["POST /v1/refunds".into()],
+        deny: vec!["DELETE /**".into()],
+        rate: Some("10/hour".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    doc.save().unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let rules = &cfg.services["pay"].rules;
+    let actions: Vec<Action> = rules.iter().map(|r| r.action).collect();
+    assert_eq!(actions, [Action::Allow, Action::Confirm, Action::Deny]);
+    let rates: Vec<Option<String>> = rules
+        .iter()
+        .map(|r| r.rate.map(|r| r.to_string()))
+        .collect();
+    assert_eq!(
+        rates,
+        [Some("10/hour".into()), Some("10/hour".into()), None]
+    );
+
+    let mut doc = ConfigDoc::load(&path).unwrap();
+    for (rate, confirm) in [("often", vec!["POST /**".to_string()]), ("5/day", vec![])] {
+        let bad = doc.add_service(&ServiceSpec {
+            name: "x".into(),
+            base_url: "https://x.example".into(),
+            auth: "none".into(),
+            confirm,
+            deny: vec!["POST /**".into()],
+            rate: Some(rate.into()),
+            ..Default::default()
+        });
+        assert!(
+            matches!(bad, Err(ConfigError::Invalid { ref at, .. }) if at == "--rate"),
+            "{rate}: {bad:?}"
+        );
+    }
+}

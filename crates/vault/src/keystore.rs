@@ -96,10 +96,7 @@ pub fn keychain_find(vault_id: &str) -> Result<Option<VaultKey>, KeyStoreError> 
 /// Deletes the stored vault key. Deleting a key that is not there is not
 /// an error; having no store at all is (`NoStore`).
 pub fn keychain_delete(vault_id: &str) -> Result<(), KeyStoreError> {
-    match entry(SERVICE, &account(vault_id))?.delete_credential() {
-        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-        Err(e) => Err(map_err(e)),
-    }
+    keychain_remove(SERVICE, &account(vault_id)).map(|_| ())
 }
 
 /// Any secret from the OS store (for `keychain://` references).
@@ -125,6 +122,16 @@ pub fn keychain_set(
     entry(service, account)?
         .set_secret(value.expose())
         .map_err(map_err)
+}
+
+/// Removes a secret `keychain_set` stored under `service`/`account`, for
+/// `keyward secret rm`. `Ok(false)` when there was no such entry.
+pub fn keychain_remove(service: &str, account: &str) -> Result<bool, KeyStoreError> {
+    match entry(service, account)?.delete_credential() {
+        Ok(()) => Ok(true),
+        Err(keyring::Error::NoEntry) => Ok(false),
+        Err(e) => Err(map_err(e)),
+    }
 }
 
 /// Whether an OS credential store answers (a lookup of an entry that need

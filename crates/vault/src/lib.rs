@@ -95,7 +95,7 @@ pub use file::{Vault, VaultHeader};
 pub use kdf::KdfParams;
 pub use keystore::{
     KeyStoreError, key_file_read, key_file_write, keychain_delete, keychain_find, keychain_load,
-    keychain_probe, keychain_set, keychain_store,
+    keychain_probe, keychain_remove, keychain_set, keychain_store,
 };
 pub use name::{MAX_SECRET_NAME_LEN, validate_secret_name};
 pub use openbao::{OpenBao, OpenBaoAuth, OpenBaoError, OpenBaoSettings};

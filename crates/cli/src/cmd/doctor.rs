@@ -12,6 +12,8 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use keyward_approved::Store;
+use keyward_approved::review::Standing;
 use keyward_config::{Config, DEFAULT_MAX_AGE, Paths};
 use keyward_vault::{KeyStoreError, OpenBao, Resolver, SecretRef, Vault, keychain_probe};
 
@@ -186,9 +188,21 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError>
         }
     };
 
+    standing(&mut rep, paths, vault.as_ref(), config.is_some());
+    locked(&mut rep, paths);
+
     let mut uses_keychain = false;
+    let mut referenced = None;
     if let Some(config) = &config {
         let (refs, openbao) = check_refs(config, vault.as_ref(), env);
+        referenced = Some(
+            refs.iter()
+                .filter_map(|s| match &s.reference {
+                    SecretRef::Vault(name) => Some(name.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        );
         if refs.is_empty() {
             rep.ok("references", "keyward.toml references no secrets");
         }
@@ -236,6 +250,10 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError>
                 );
             }
         }
+    }
+
+    if let (Some(v), Some(names)) = (&vault, &referenced) {
+        unreferenced(&mut rep, v, names);
     }
 
     let audit = paths.audit_file();
@@ -286,6 +304,96 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError>
             plural(rep.warnings, "warning")
         );
         Ok(ExitCode::from(1))
+    }
+}
+
+/// Whether keyward.toml is what `keyward serve` runs: an edit that is not
+/// approved is not served (silently, for the agent), and one that does
+/// not parse never will be.
+fn standing(rep: &mut Report, paths: &Paths, vault: Option<&Vault>, parses: bool) {
+    let file = paths.config_file();
+    let Ok(current) = std::fs::read_to_string(&file) else {
+        return;
+    };
+    let approved = match Store::new(paths).read() {
+        Ok(a) => a,
+        Err(e) => {
+            rep.fail("approved config", &e.to_string());
+            return;
+        }
+    };
+    let what = "approved config";
+    match Standing::of(approved.as_ref(), vault, &current) {
+        Standing::Approved if parses => rep.ok(what, "keyward.toml is the approved config"),
+        // The config check above has said why it does not load.
+        Standing::Approved => {}
+        Standing::Changed(stats) if parses => rep.fail(
+            what,
+            &format!(
+                "keyward.toml has changes that are not approved ({stats}): `keyward serve` \
+                 runs the approved config without them; review with `keyward config diff`, \
+                 then `keyward config approve`"
+            ),
+        ),
+        Standing::Changed(stats) => rep.fail(
+            what,
+            &format!(
+                "keyward.toml was edited ({stats}) and does not load (see above): `keyward serve` \
+                 runs the approved config until it is fixed and approved"
+            ),
+        ),
+        Standing::NothingApproved => rep.fail(
+            what,
+            "nothing approved yet, so `keyward serve` will not start; review keyward.toml, then \
+             `keyward config approve`",
+        ),
+        Standing::Untrusted(problem) => rep.fail(
+            what,
+            &format!(
+                "the approved copy is not trusted ({problem}), so `keyward serve` will not start; \
+                 review keyward.toml with `keyward config diff`, then `keyward config approve`"
+            ),
+        ),
+    }
+}
+
+/// `keyward lock` (or the dashboard's Lock) left its marker: every call is
+/// denied, by every keyward, until `keyward unlock`.
+fn locked(rep: &mut Report, paths: &Paths) {
+    let marker = super::approvals::lock_marker(paths);
+    match std::fs::read_to_string(&marker) {
+        Ok(text) => {
+            let when = text.lines().next().unwrap_or("locked").trim();
+            rep.fail(
+                "lock",
+                &format!(
+                    "keyward is {}: every call is denied until `keyward unlock`",
+                    keyward_audit::shown::shown(when)
+                ),
+            );
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            rep.ok("lock", "not locked");
+        }
+        Err(e) => rep.fail("lock", &format!("cannot read {}: {e}", marker.display())),
+    }
+}
+
+/// Vault secrets that no reference in keyward.toml names: left over after
+/// a service was removed, or a typo's twin. Only a warning: a client's
+/// `keyward run --env KEY=keyward://NAME` can use one too.
+fn unreferenced(rep: &mut Report, vault: &Vault, referenced: &[String]) {
+    for e in vault.list() {
+        if !referenced.contains(&e.name) {
+            rep.warn(
+                &format!("secret `{}`", e.name),
+                &format!(
+                    "keyward.toml does not reference it (unless a client's `keyward run` does, \
+                     remove it: `keyward secret rm {}`)",
+                    e.name
+                ),
+            );
+        }
     }
 }
 

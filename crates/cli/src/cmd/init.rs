@@ -12,41 +12,49 @@ use crate::files::create_private_dir;
 use crate::prompt;
 
 pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<ExitCode, CliError> {
+    let config = paths.config_file();
+    let vault_path = paths.vault_file();
+    if vault_path.exists() {
+        return keep_existing(paths, &config);
+    }
+    // Everything that can stop init comes before its first file: without a
+    // passphrase there is no vault, and keyward.toml without a vault is
+    // half a setup that every later command trips over.
+    let passphrase = match &env.passphrase {
+        Some(p) => {
+            if let Some(weak) = prompt::weak_passphrase(p) {
+                eprintln!("warning: KEYWARD_PASSPHRASE: {weak}");
+            }
+            p.clone()
+        }
+        None if prompt::can_prompt() => prompt::new_passphrase()?,
+        None => {
+            return Err(CliError::msg(
+                "no passphrase, so nothing was created: run `keyward init` in a terminal, or set \
+                 KEYWARD_PASSPHRASE (the passphrase is what proves a human approved a call: keep it \
+                 from your agents)",
+            ));
+        }
+    };
     for dir in [&paths.config_dir, &paths.data_dir] {
         create_private_dir(dir)?;
     }
-    let config = paths.config_file();
-    if write_template(&config)? {
+    let created_config = write_template(&config)?;
+    let vault = match Vault::create(&vault_path, &passphrase, KdfParams::DEFAULT) {
+        Ok(v) => v,
+        Err(e) => {
+            // No half setup: the template goes again with the vault that failed.
+            if created_config {
+                let _ = std::fs::remove_file(&config);
+            }
+            return Err(e.into());
+        }
+    };
+    if created_config {
         println!("created {}", config.display());
     } else {
         println!("kept existing {}", config.display());
     }
-
-    let vault_path = paths.vault_file();
-    if vault_path.exists() {
-        println!(
-            "kept existing vault {} (nothing changed)",
-            vault_path.display()
-        );
-        // A home made before config approval: `keyward serve` refuses it.
-        if keyward_approved::Store::new(paths).read()?.is_none() {
-            println!(
-                "note: keyward.toml has not been approved in this keyward home yet, so `keyward serve` \
-                 refuses to start: review it, then run `keyward config approve`"
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let passphrase = match &env.passphrase {
-        Some(p) => p.clone(),
-        None if prompt::can_prompt() => prompt::new_passphrase()?,
-        None => {
-            return Err(CliError::msg(
-                "no passphrase: run `keyward init` in a terminal, or set KEYWARD_PASSPHRASE",
-            ));
-        }
-    };
-    let vault = Vault::create(&vault_path, &passphrase, KdfParams::DEFAULT)?;
     println!("created vault {}", vault_path.display());
     approve_initial(paths, &vault)?;
     // The first, empty, sealed tool pins: from now on a missing store
@@ -61,8 +69,16 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<Exi
             Ok(()) => println!(
                 "vault key kept in the OS credential store: `keyward serve` unlocks without a prompt"
             ),
+            // NoStore's own text already says "no OS credential store is
+            // reachable": not said twice (issue 12).
+            Err(keyward_vault::KeyStoreError::NoStore) => println!(
+                "note: no OS credential store reachable (on Linux: a Secret Service such as \
+                 gnome-keyring or KeePassXC must run on the session D-Bus), so the vault key is \
+                 not kept in one; `keyward serve` will need KEYWARD_VAULT_KEY_FILE or KEYWARD_PASSPHRASE"
+            ),
             Err(e) => println!(
-                "note: no OS credential store reachable ({e}); `keyward serve` will need KEYWARD_VAULT_KEY_FILE or KEYWARD_PASSPHRASE"
+                "note: the vault key is not kept in the OS credential store: {e}; `keyward serve` \
+                 will need KEYWARD_VAULT_KEY_FILE or KEYWARD_PASSPHRASE"
             ),
         }
     }
@@ -77,6 +93,30 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: InitArgs) -> Result<Exi
     println!(
         "\nnext: printf '%s\\n' \"$TOKEN\" | keyward secret set NAME, then keyward service add ..."
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A second `keyward init`: the vault is there, nothing changes.
+fn keep_existing(paths: &Paths, config: &std::path::Path) -> Result<ExitCode, CliError> {
+    for dir in [&paths.config_dir, &paths.data_dir] {
+        create_private_dir(dir)?;
+    }
+    if write_template(config)? {
+        println!("created {}", config.display());
+    } else {
+        println!("kept existing {}", config.display());
+    }
+    println!(
+        "kept existing vault {} (nothing changed)",
+        paths.vault_file().display()
+    );
+    // A home made before config approval: `keyward serve` refuses it.
+    if keyward_approved::Store::new(paths).read()?.is_none() {
+        println!(
+            "note: keyward.toml has not been approved in this keyward home yet, so `keyward serve` \
+             refuses to start: review it, then run `keyward config approve`"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -17,7 +17,8 @@ use std::process::ExitCode;
 
 use keyward_config::{Config, Paths};
 use keyward_vault::{
-    OpenBaoError, Resolver, SecretRef, SecretValue, Vault, keychain_set, validate_secret_name,
+    OpenBaoError, Resolver, SecretRef, SecretValue, Vault, keychain_remove, keychain_set,
+    validate_secret_name,
 };
 
 use crate::cli::SecretCmd;
@@ -78,7 +79,14 @@ fn parse_backend(backend: &str, name: &str) -> Result<Target, CliError> {
 
 pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: SecretCmd) -> Result<ExitCode, CliError> {
     match cmd {
-        SecretCmd::Set { name, backend } => {
+        SecretCmd::Set {
+            name,
+            backend,
+            value,
+        } => {
+            if value.is_some() {
+                return Err(value_as_argument(&name));
+            }
             validate_secret_name(&name)?;
             let target = parse_backend(&backend, &name)?;
             let value = prompt::secret_value(
@@ -92,7 +100,8 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: SecretCmd) -> Result<Exi
                     let existed = vault.get(&name).is_some();
                     vault.update(|e| e.set(&name, value))?;
                     println!(
-                        "{} secret `{name}` ({len} bytes)",
+                        "{} secret `{name}` ({len} bytes); reference: keyward://{name} (`--secret {name}` \
+                         in `keyward service add`)",
                         if existed { "updated" } else { "stored" }
                     );
                 }
@@ -130,22 +139,73 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: SecretCmd) -> Result<Exi
         }
         SecretCmd::List => list(paths, env)?,
         SecretCmd::Rotate { name } => return super::rotate::run(paths, env, &name),
-        SecretCmd::Rm { name } => {
-            let mut vault = unlock(paths, env, Prompt::IfTerminal)?;
-            let mut removed = false;
-            vault.update(|e| {
-                removed = e.remove(&name);
-                Ok(())
-            })?;
-            if !removed {
-                return Err(CliError::msg(format!(
-                    "no secret named `{name}` (see `keyward secret list`)"
-                )));
-            }
-            println!("removed secret `{name}`");
-        }
+        SecretCmd::Rm { name, backend } => remove(paths, env, &name, backend.as_deref())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `secret set NAME VALUE`: refused, saying why and how (the value is
+/// never echoed).
+fn value_as_argument(name: &str) -> CliError {
+    CliError::msg(format!(
+        "secret values are never arguments: an argument stays in your shell history and is \
+         visible to every local process (`ps`) while the command runs. Pipe it in: \
+         printf '%s\\n' \"$VALUE\" | keyward secret set {name} (or run `keyward secret set {name}` \
+         and type it at the prompt). If that was a real secret, remove it from your shell history \
+         and consider rotating it."
+    ))
+}
+
+/// `secret rm`: from the vault, or the OS credential store (`--backend
+/// keychain`, or by default when the vault has no such secret).
+fn remove(
+    paths: &Paths,
+    env: &ProcessEnv,
+    name: &str,
+    backend: Option<&str>,
+) -> Result<(), CliError> {
+    if backend != Some("keychain") {
+        let mut vault = unlock(paths, env, Prompt::IfTerminal)?;
+        let mut removed = false;
+        vault.update(|e| {
+            removed = e.remove(name);
+            Ok(())
+        })?;
+        if removed {
+            println!("removed secret `{name}`");
+            return Ok(());
+        }
+        if backend == Some("local") || env.no_keychain {
+            return Err(CliError::msg(format!(
+                "no secret named `{name}` (see `keyward secret list`)"
+            )));
+        }
+    }
+    // The vault key's own entry (`vault-key-ID`) is never a secret to remove.
+    validate_secret_name(name)?;
+    if name.starts_with("vault-key-") {
+        return Err(CliError::msg(format!(
+            "`{name}` is not a secret `keyward secret set --backend keychain` stores"
+        )));
+    }
+    match keychain_remove(KEYCHAIN_SERVICE, name) {
+        Ok(true) => {
+            println!(
+                "removed `{name}` from the OS credential store (keychain://{KEYCHAIN_SERVICE}/{name})"
+            );
+            Ok(())
+        }
+        Ok(false) => Err(CliError::msg(format!(
+            "no secret named `{name}` in the vault or the OS credential store (see `keyward secret list`)"
+        ))),
+        Err(e) if backend.is_none() => Err(CliError::msg(format!(
+            "no secret named `{name}` in the vault (see `keyward secret list`); the OS credential \
+             store could not be checked: {e}"
+        ))),
+        Err(e) => Err(CliError::msg(format!(
+            "cannot remove `{name}` from the OS credential store: {e}"
+        ))),
+    }
 }
 
 /// Writes to OpenBao/Vault as configured by `[backends.vault]` (if

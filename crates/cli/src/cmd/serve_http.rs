@@ -55,8 +55,7 @@ pub(crate) fn run(
     }
     // The last approved config, not keyward.toml as it is (SECURITY.md item 6).
     let approved = config_approval::serving(paths)?;
-    let listener = std::net::TcpListener::bind(addr)
-        .map_err(|e| CliError::msg(format!("cannot listen on {addr}: {e}")))?;
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| bind_error(addr, &e))?;
     let bound = listener
         .local_addr()
         .map_err(|e| CliError::msg(format!("cannot listen on {addr}: {e}")))?;
@@ -135,7 +134,8 @@ pub(crate) fn run(
             ))
         })?;
         eprintln!(
-            "keyward: serving MCP at {} (pid {pid}); Ctrl-C stops it",
+            "keyward: serving MCP at {} (pid {pid}); the dashboard is at http://{bound}/ \
+             (log in with the vault passphrase); Ctrl-C stops it",
             info.url()
         );
         tracing::info!(addr = %bound, "keyward serving MCP over HTTP");
@@ -152,6 +152,21 @@ pub(crate) fn run(
         eprintln!("keyward: stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Why `addr` cannot be listened on, and what to do: another program (or
+/// another keyward home's service) holds the port.
+fn bind_error(addr: SocketAddr, e: &std::io::Error) -> CliError {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => CliError::msg(format!(
+            "cannot listen on {addr}: the port is in use by another program; find it with \
+             `ss -ltnp 'sport = :{port}'` (or `lsof -i :{port}`), or choose another port: \
+             `keyward serve --http 127.0.0.1:{next}`",
+            port = addr.port(),
+            next = addr.port().wrapping_add(1).max(1024),
+        )),
+        _ => CliError::msg(format!("cannot listen on {addr}: {e}")),
+    }
 }
 
 /// `127.0.0.1:8717`, `[::1]:8717`, `localhost:8717`, or a bare port (on

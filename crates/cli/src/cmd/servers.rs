@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use keyward_config::{
     Config, ConfigDoc, ConfigError, EnvValue, Paths, ServerSpec, ServerTransport,
 };
-use keyward_policy::{Action, NamePattern};
+use keyward_policy::{Action, NamePattern, Rate};
 use keyward_vault::EnvSource;
 use toml_edit::{DocumentMut, Item, value};
 
@@ -72,7 +72,8 @@ fn add(
         };
         vars.push((k.to_string(), v.to_string()));
     }
-    let rules = tool_rules(&a.allow, &a.deny)?;
+    let rules = tool_rules(&a.allow, &a.confirm, &a.deny)?;
+    let rate = tool_rate(a.rate.as_deref(), &rules)?;
     let spec = ServerSpec {
         name: a.name.clone(),
         command: command.clone(),
@@ -88,7 +89,7 @@ fn add(
     let new = if rules.is_empty() {
         doc.text()
     } else {
-        with_tool_rules(&doc.text(), file, &spec.name, &rules)?
+        with_tool_rules(&doc.text(), file, &spec.name, &rules, rate.as_ref())?
     };
     let edit = edit::begin(paths, env, "keyward servers add")?;
     save_config(file, &new)?;
@@ -140,11 +141,19 @@ fn add_error(name: &str, e: ConfigError) -> CliError {
     }
 }
 
-/// `--allow` then `--deny` patterns, each validated; a pattern may appear
-/// once (it is a key of the tools table).
-fn tool_rules(allow: &[String], deny: &[String]) -> Result<Vec<(String, Action)>, CliError> {
+/// `--allow`, `--confirm`, then `--deny` patterns, each validated; a
+/// pattern may appear once (it is a key of the tools table).
+fn tool_rules(
+    allow: &[String],
+    confirm: &[String],
+    deny: &[String],
+) -> Result<Vec<(String, Action)>, CliError> {
     let mut rules: Vec<(String, Action)> = Vec::new();
-    for (action, patterns) in [(Action::Allow, allow), (Action::Deny, deny)] {
+    for (action, patterns) in [
+        (Action::Allow, allow),
+        (Action::Confirm, confirm),
+        (Action::Deny, deny),
+    ] {
         for p in patterns {
             NamePattern::parse(p)
                 .map_err(|e| CliError::msg(format!("`--{action} {}`: {e}", p.escape_debug())))?;
@@ -159,7 +168,25 @@ fn tool_rules(allow: &[String], deny: &[String]) -> Result<Vec<(String, Action)>
     Ok(rules)
 }
 
+/// `--rate`, validated: it limits the `--allow` and `--confirm` patterns,
+/// so it needs one.
+fn tool_rate(rate: Option<&str>, rules: &[(String, Action)]) -> Result<Option<Rate>, CliError> {
+    let Some(text) = rate else {
+        return Ok(None);
+    };
+    let rate: Rate = text
+        .parse()
+        .map_err(|e| CliError::msg(format!("`--rate {}`: {e}", text.escape_debug())))?;
+    if !rules.iter().any(|(_, a)| *a != Action::Deny) {
+        return Err(CliError::msg(
+            "`--rate` limits the calls of `--allow` and `--confirm` patterns; give one",
+        ));
+    }
+    Ok(Some(rate))
+}
+
 /// `text` with `"PATTERN" = "allow"` / `"deny"` in `[servers.NAME.tools]`
+/// (`{ action = "confirm", rate = "10/hour" }` for a rule with a rate)
 /// (which `add_server` has just created), the rest kept as it is; the
 /// result is validated as a whole (`file` names it in errors).
 fn with_tool_rules(
@@ -167,6 +194,7 @@ fn with_tool_rules(
     file: &Path,
     name: &str,
     rules: &[(String, Action)],
+    rate: Option<&Rate>,
 ) -> Result<String, CliError> {
     let mut doc: DocumentMut = text.parse().map_err(|e| {
         CliError::Config(ConfigError::Parse {
@@ -186,7 +214,17 @@ fn with_tool_rules(
             ))
         })?;
     for (pattern, action) in rules {
-        tools.insert(pattern, value(action.as_str()));
+        match rate.filter(|_| *action != Action::Deny) {
+            Some(rate) => {
+                let mut entry = toml_edit::InlineTable::new();
+                entry.insert("action", action.as_str().into());
+                entry.insert("rate", rate.to_string().into());
+                tools.insert(pattern, value(entry));
+            }
+            None => {
+                tools.insert(pattern, value(action.as_str()));
+            }
+        }
     }
     // The hint ("no pattern: every tool is denied") is the document's
     // trailing text now that the new server is the last table.
@@ -321,19 +359,34 @@ mod tests {
     #[test]
     fn tool_rules_are_validated_and_unique() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let r = tool_rules(&s(&["get_*", "list_*"]), &s(&["delete_*"])).unwrap();
+        let r = tool_rules(
+            &s(&["get_*", "list_*"]),
+            &s(&["create_*"]),
+            &s(&["delete_*"]),
+        )
+        .unwrap();
         assert_eq!(
             r,
             vec![
                 ("get_*".to_string(), Action::Allow),
                 ("list_*".to_string(), Action::Allow),
+                ("create_*".to_string(), Action::Confirm),
                 ("delete_*".to_string(), Action::Deny),
             ]
         );
-        let e = tool_rules(&s(&["get_*"]), &s(&["get_*"])).unwrap_err();
+        let e = tool_rules(&s(&["get_*"]), &[], &s(&["get_*"])).unwrap_err();
         assert!(e.to_string().contains("given twice"), "{e}");
-        assert!(tool_rules(&s(&["a b"]), &[]).is_err());
-        assert!(tool_rules(&s(&[""]), &[]).is_err());
+        let e = tool_rules(&[], &s(&["x"]), &s(&["x"])).unwrap_err();
+        assert!(e.to_string().contains("--confirm and --deny"), "{e}");
+        assert!(tool_rules(&s(&["a b"]), &[], &[]).is_err());
+        assert!(tool_rules(&s(&[""]), &[], &[]).is_err());
+        let deny_only = [("x".to_string(), Action::Deny)];
+        assert!(tool_rate(Some("10/hour"), &deny_only).is_err());
+        assert!(tool_rate(Some("often"), &r).is_err());
+        assert_eq!(
+            tool_rate(Some("10/hour"), &r).unwrap().unwrap().to_string(),
+            "10/hour"
+        );
     }
 
     #[test]
@@ -373,6 +426,7 @@ mod tests {
                 ("get_*".to_string(), Action::Allow),
                 ("delete_*".to_string(), Action::Deny),
             ],
+            None,
         )
         .unwrap();
         save_config(&file, &text).unwrap();

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use keyward_config::{Config, ConfigDoc, Paths, ServiceSpec};
+use keyward_config::{Config, ConfigDoc, ConfigError, Paths, ServiceSpec};
 
 use crate::cli::{ServiceAddArgs, ServiceCmd};
 use crate::cmd::{available, config_file};
@@ -15,7 +15,8 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ServiceCmd) -> Result<Ex
             let name = a.name.clone();
             let mut doc = ConfigDoc::load(&file)?;
             let base = doc.text();
-            doc.add_service(&spec(*a))?;
+            doc.add_service(&spec(*a))
+                .map_err(|e| add_error(&name, e))?;
             let edit = edit::begin(paths, env, "keyward service add")?;
             doc.save()?;
             println!("added service `{name}` to {}", file.display());
@@ -43,7 +44,10 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ServiceCmd) -> Result<Ex
                     println!("  {d}");
                 }
                 for (i, r) in s.rules.iter().enumerate() {
-                    println!("  #{} {}", i + 1, r.text());
+                    match &r.rate {
+                        Some(rate) => println!("  #{} {} ({rate})", i + 1, r.text()),
+                        None => println!("  #{} {}", i + 1, r.text()),
+                    }
                 }
                 let refs = available::service_refs(&cfg, name);
                 if let Some(why) = vault
@@ -67,6 +71,21 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, cmd: ServiceCmd) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
+/// A problem with a flag is said as such (the file is fine and
+/// unchanged); a problem elsewhere in the file keeps the "fix keyward.toml"
+/// hint.
+fn add_error(name: &str, e: ConfigError) -> CliError {
+    match e {
+        ConfigError::Invalid { at, message, .. } if at.starts_with("--") || at == "name" => {
+            CliError::msg(format!(
+                "cannot add service `{}`: `{at}`: {message} (keyward.toml is unchanged)",
+                name.escape_debug()
+            ))
+        }
+        e => e.into(),
+    }
+}
+
 fn spec(a: ServiceAddArgs) -> ServiceSpec {
     ServiceSpec {
         name: a.name,
@@ -78,7 +97,9 @@ fn spec(a: ServiceAddArgs) -> ServiceSpec {
         header: a.header,
         param: a.param,
         allow: a.allow,
+        confirm: a.confirm,
         deny: a.deny,
+        rate: a.rate,
     }
 }
 

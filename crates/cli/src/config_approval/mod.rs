@@ -65,7 +65,13 @@ pub(crate) fn confirm(
         );
     }
     if let Some(n) = &notice {
-        eprintln!("keyward: {}", printable(n));
+        // A TOML error spans lines (the line, a caret under it): shown as
+        // lines, each escaped and indented under the first, never as `\n`.
+        let mut lines = n.lines();
+        eprintln!("keyward: {}", printable(lines.next().unwrap_or_default()));
+        for line in lines {
+            eprintln!("  {}", printable(line));
+        }
     }
     Ok((config, notice))
 }

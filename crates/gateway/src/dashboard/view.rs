@@ -335,7 +335,7 @@ fn audit_section(s: &mut String, snap: &Snapshot) {
             time = esc(&r.ts.strftime("%H:%M:%S UTC").to_string()),
             agent = text(&e.agent),
             kind = text(e.kind.as_str()),
-            target = text(&e.target),
+            target = text(&e.target_text()),
             decision = text(&e.decision.to_string()),
             via = text(
                 &e.channel
@@ -447,6 +447,47 @@ mod tests {
             html.contains("reasonx\\u{202e}\\u{2066}\\u{200b}\\u{2028}"),
             "{html}"
         );
+    }
+
+    /// issue 12: the recent activity said `tool: fs`, not which tool.
+    #[test]
+    fn recent_activity_names_the_tool_the_service_call_and_the_command() {
+        let record = |seq, kind: &str, target: &str, f: fn(&mut keyward_audit::Event)| {
+            let mut event = keyward_audit::Event {
+                agent: "a".into(),
+                kind: kind.into(),
+                target: target.into(),
+                decision: "allow".into(),
+                ..keyward_audit::Event::default()
+            };
+            f(&mut event);
+            Record {
+                seq,
+                ts: Timestamp::UNIX_EPOCH,
+                prev: String::new(),
+                event,
+                hash: String::new(),
+            }
+        };
+        let snap = Snapshot {
+            audit: Some(vec![
+                record(1, "tool", "fs", |e| e.tool = Some("read_text_file".into())),
+                record(2, "http", "stripe", |e| {
+                    e.method = Some("POST".into());
+                    e.path = Some("/v1/refunds".into());
+                }),
+                record(3, "command", "gh", |e| e.args = Some("issue list".into())),
+            ]),
+            ..Snapshot::default()
+        };
+        let html = live(&snap, "csrf");
+        for shown in [
+            "tool: fs__read_text_file",
+            "http: stripe POST /v1/refunds",
+            "command: gh issue list",
+        ] {
+            assert!(html.contains(shown), "{shown}: {html}");
+        }
     }
 
     #[test]
