@@ -467,3 +467,27 @@ fn an_aws_secret_key_starting_with_a_slash_is_found() {
     );
     assert!(detect(Some("API_KEY"), "/home/me/.config/keys/api.key").is_none());
 }
+
+/// What `keyward scan` counts as skipped: values a rule would match but
+/// for a placeholder or example mark (issue 12, item 8), never empty
+/// values, references, interpolations, findings or ordinary values.
+#[test]
+fn skipped_values_are_the_ones_placeholders_rule_out() {
+    let url = "postgresql://app:Wq7rT2mZp9Lk@db.example.com:5432/app";
+    let (m, why) = skipped(None, url).expect("skipped");
+    assert_eq!(m.detection.rule, "database-url-password");
+    assert_eq!(why, "contains 'example'");
+    let (m, why) = skipped(Some("DB_PASSWORD"), "changeme").expect("skipped");
+    assert_eq!(m.detection.rule, "generic-password");
+    assert_eq!(why, "placeholder word");
+    for (k, v) in [
+        (Some("API_KEY"), ""),
+        (Some("API_KEY"), "${API_KEY}"),
+        (Some("GITHUB_TOKEN"), "keyward://github.token"),
+        (Some("DATABASE_URL"), "postgres://localhost/dev"),
+        (Some("DEBUG"), "1"),
+        (None, "postgresql://app:Wq7rT2mZp9Lk@db.internal:5432/app"),
+    ] {
+        assert_eq!(skipped(k, v), None, "{k:?} {v:?}");
+    }
+}
