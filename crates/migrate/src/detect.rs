@@ -70,11 +70,42 @@ pub fn find(key: Option<&str>, value: &str) -> Option<Match> {
 /// why it was skipped. Empty values, references and interpolations are
 /// not skipped values: they hold no secret.
 pub fn skipped(key: Option<&str>, value: &str) -> Option<(Match, &'static str)> {
+    match verdict(key, value) {
+        Verdict::Skipped(m, why) => Some((m, why)),
+        Verdict::Found(_) | Verdict::Clean => None,
+    }
+}
+
+/// What [`find`] and [`skipped`] say of a value, in one pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A secret ([`find`]).
+    Found(Match),
+    /// Would be one but for a placeholder or example mark ([`skipped`]).
+    Skipped(Match, &'static str),
+    Clean,
+}
+
+/// [`find`], else [`skipped`], reading the value once for each.
+pub fn verdict(key: Option<&str>, value: &str) -> Verdict {
     let value = truncate(value, MAX_VALUE);
     let whole = placeholder::why(value);
-    if whole == Some(Why::NotAValue) || find(key, value).is_some() {
-        return None;
+    if whole == Some(Why::NotAValue) {
+        return Verdict::Clean;
     }
+    if whole.is_none()
+        && let Some(m) = find_in(key, value, Checks::Placeholders)
+    {
+        return Verdict::Found(m);
+    }
+    match unchecked(key, value, whole) {
+        Some((m, why)) => Verdict::Skipped(m, why),
+        None => Verdict::Clean,
+    }
+}
+
+/// The match the placeholder checks ruled out, and the mark that did.
+fn unchecked(key: Option<&str>, value: &str, whole: Option<Why>) -> Option<(Match, &'static str)> {
     let m = find_in(key, value, Checks::None)?;
     let part = value.get(m.start..m.end).unwrap_or("");
     let reason = match whole {

@@ -195,17 +195,16 @@ pub fn scan_leaves(file: &Path, leaves: &[Leaf]) -> FileScan {
     for (i, leaf) in leaves.iter().enumerate() {
         let prev = i.checked_sub(1).and_then(|j| leaves.get(j));
         let key = key_of(leaf, prev);
-        if let Some(m) = detect::find(key, &leaf.value) {
-            out.findings.push(Finding {
+        match detect::verdict(key, &leaf.value) {
+            detect::Verdict::Found(m) => out.findings.push(Finding {
                 file: file.to_path_buf(),
                 path: leaf.dotted(),
                 line: leaf.line,
                 rule: m.detection.rule,
                 title: m.detection.title,
                 preview: m.preview(&leaf.value),
-            });
-        } else if let Some((m, reason)) = detect::skipped(key, &leaf.value) {
-            out.skipped.push(Skipped {
+            }),
+            detect::Verdict::Skipped(m, reason) => out.skipped.push(Skipped {
                 file: file.to_path_buf(),
                 path: leaf.dotted(),
                 line: leaf.line,
@@ -213,7 +212,8 @@ pub fn scan_leaves(file: &Path, leaves: &[Leaf]) -> FileScan {
                 title: m.detection.title,
                 preview: m.preview(&leaf.value),
                 reason,
-            });
+            }),
+            detect::Verdict::Clean => {}
         }
     }
     out

@@ -322,6 +322,13 @@ fn every_rule_has_examples_that_behave() {
                 rule.id
             );
         }
+        for (key, value) in &pos {
+            assert!(
+                matches!(verdict(*key, value), Verdict::Found(m) if m.detection.rule == rule.id),
+                "{}: verdict differs from find under {key:?}",
+                rule.id
+            );
+        }
         for (key, value) in &neg {
             let got = detect(*key, value);
             assert_eq!(
@@ -443,6 +450,16 @@ mod props {
         #[test]
         fn detect_never_panics(key in proptest::option::of("\\PC{0,20}"), value in "\\PC{0,200}") {
             let _ = find(key.as_deref(), &value);
+        }
+
+        /// `verdict` is `find`, and a skipped value is never a finding.
+        #[test]
+        fn verdict_agrees_with_find(key in proptest::option::of("[A-Z_]{0,20}"), value in "\\PC{0,120}") {
+            let found = find(key.as_deref(), &value);
+            match verdict(key.as_deref(), &value) {
+                Verdict::Found(m) => prop_assert_eq!(Some(m), found),
+                Verdict::Skipped(..) | Verdict::Clean => prop_assert_eq!(found, None),
+            }
         }
     }
 }
