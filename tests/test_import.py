@@ -349,3 +349,39 @@ def test_the_user_names_the_vault_entry(home):
     home.run("import", "cursor", "--name", "everything.GITHUB_PERSONAL_ACCESS_TOKEN=gh_pat")
     assert 'GITHUB_PERSONAL_ACCESS_TOKEN = "keyward://gh_pat"' in (home.dir / "keyward.toml").read_text()
     assert "gh_pat" in home.run("secret", "list").stdout
+
+
+def test_import_merges_every_clients_servers_without_saying_so(home):
+    """Issue 12, item 5: after importing Claude Desktop and then Cursor,
+    each client's `keyward` entry shows both clients' servers. keyward
+    still serves one set of servers to every client, but the dry run and
+    the import now say so, client by client."""
+    claude = Path(home.env["HOME"]) / ".config" / "Claude" / "claude_desktop_config.json"
+    claude.parent.mkdir(parents=True, exist_ok=True)
+    claude.write_text(json.dumps({"mcpServers": {"alpha": {
+        "command": str(EVERYTHING), "args": ["stdio"], "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": ghp()}}}}))
+    pw = {"KEYWARD_PASSPHRASE": PASSPHRASE}
+    first = home.run("import", "claude-desktop", "--allow-all", env=pw)
+    assert "shows every server in keyward.toml (1 now), not only the ones it had" in first.stdout, first.stdout
+    assert f"{claude} (claude-desktop) will see `alpha` (all its own)" in first.stdout, first.stdout
+
+    cfg = cursor_config(home, ghp())
+    for args in (["--dry-run"], []):
+        p = home.run("import", "cursor", "--allow-all", *args, env=pw)
+        out = p.stdout
+        assert "keyward serves one set of servers to every client that starts it" in out, out
+        assert "shows every server in keyward.toml (2 now), not only the ones it had" in out, out
+        assert f"{cfg} (cursor) will see `everything` (its own), and `alpha` (not its own)" in out, out
+        assert "every client that already starts keyward (imported earlier) will see `everything` too" in out, out
+        assert "keyward cannot keep a client to its own servers yet" in out, out
+        # No stale advice: approvals work, confirm is not a deny.
+        assert "acts as deny" not in out and "until approvals" not in out
+
+    # What the note says is what the first client now gets.
+    entry = json.loads(claude.read_text())["mcpServers"]["keyward"]
+
+    async def go(c):
+        return [t.name for t in (await c.list_tools()).tools]
+
+    names = call_from_client_config(home, entry, go)
+    assert "alpha__echo" in names and "everything__echo" in names, names

@@ -252,3 +252,37 @@ def test_scan_a_home_directory_finds_the_client_configs(fx: Fixtures):
     out = json.loads(p.stdout)
     user = {x for x in planted_set(fx) if x[0].startswith(str(fx.home))}
     assert keyset(out["findings"]) == user
+
+
+def test_scan_skips_real_looking_values_silently(tmp_path: Path):
+    """Issue 12, item 8: a database password on an `example.com` host was
+    passed over without a word. It is still not a finding (exit 0), but the
+    summary counts it with the reason, `--show-skipped` lists it masked,
+    and `--json` carries it under "skipped"; the password is printed by
+    none of them."""
+    pw = "Wq7rT2mZp9LkVb4x"
+    cfg = tmp_path / "mcp.json"
+    cfg.write_text(json.dumps({"mcpServers": {"postgres": {
+        "command": "npx",
+        "args": ["-y", "@modelcontextprotocol/server-postgres",
+                 f"postgresql://app:{pw}@db.example.com:5432/app"],
+        "env": {"API_KEY": "${API_KEY}", "GITHUB_TOKEN": "keyward://github.token"},
+    }}}))
+    p = scan(tmp_path, str(cfg))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert ("1 value skipped as a placeholder or example (1 contains 'example'); "
+            "--show-skipped lists them") in p.stdout
+    assert "mcpServers.postgres.args[2]" not in p.stdout
+    listed = scan(tmp_path, "--show-skipped", str(cfg))
+    assert listed.returncode == 0
+    assert "mcpServers.postgres.args[2]" in listed.stdout
+    assert "Database URL with a password" in listed.stdout
+    assert "skipped: contains 'example'" in listed.stdout
+    out = scan(tmp_path, "--json", str(cfg))
+    data = json.loads(out.stdout)
+    assert data["findings"] == []
+    assert [(s["path"], s["rule"], s["reason"]) for s in data["skipped"]] == [
+        ("mcpServers.postgres.args[2]", "database-url-password", "contains 'example'")]
+    for run in (p, listed, out):
+        assert pw[:8] not in run.stdout + run.stderr
+        assert pw[-8:] not in run.stdout + run.stderr

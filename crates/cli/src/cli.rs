@@ -162,6 +162,10 @@ pub(crate) struct ScanArgs {
     /// Print SARIF 2.1.0 (for GitHub code scanning and other tools).
     #[arg(long)]
     pub(crate) sarif: bool,
+    /// Also list the values skipped as placeholders or examples (masked,
+    /// with the reason); `--json` always has them under "skipped".
+    #[arg(long)]
+    pub(crate) show_skipped: bool,
 }
 
 const IMPORT_EXAMPLE: &str = "Examples:

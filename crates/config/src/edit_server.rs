@@ -88,6 +88,15 @@ impl ConfigDoc {
         Ok(())
     }
 
+    /// The names of the `[servers.NAME]` tables, in file order.
+    pub fn server_names(&self) -> Vec<String> {
+        self.doc
+            .get("servers")
+            .and_then(Item::as_table_like)
+            .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
+            .unwrap_or_default()
+    }
+
     /// Whether `[servers.NAME]` exists.
     pub fn has_server(&self, name: &str) -> bool {
         self.doc.get("servers").and_then(|s| s.get(name)).is_some()

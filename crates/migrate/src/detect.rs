@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 pub use mask::mask;
-pub use placeholder::is_placeholder;
+pub use placeholder::{Why, is_placeholder};
 pub use rules::{Charset, KeyCond, Pattern, RULES, Rule, entropy};
 
 /// A recognised kind of secret.
@@ -61,12 +61,80 @@ pub fn find(key: Option<&str>, value: &str) -> Option<Match> {
     if is_placeholder(value) {
         return None;
     }
+    find_in(key, value, Checks::Placeholders)
+}
+
+/// A value that [`find`] passes over only because it looks like a
+/// placeholder or an example (a database URL on an `example.com` host,
+/// `sk_live_` and an ascending run): the match it would have been, and
+/// why it was skipped. Empty values, references and interpolations are
+/// not skipped values: they hold no secret.
+pub fn skipped(key: Option<&str>, value: &str) -> Option<(Match, &'static str)> {
+    match verdict(key, value) {
+        Verdict::Skipped(m, why) => Some((m, why)),
+        Verdict::Found(_) | Verdict::Clean => None,
+    }
+}
+
+/// What [`find`] and [`skipped`] say of a value, in one pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A secret ([`find`]).
+    Found(Match),
+    /// Would be one but for a placeholder or example mark ([`skipped`]).
+    Skipped(Match, &'static str),
+    Clean,
+}
+
+/// [`find`], else [`skipped`], reading the value once for each.
+pub fn verdict(key: Option<&str>, value: &str) -> Verdict {
+    let value = truncate(value, MAX_VALUE);
+    let whole = placeholder::why(value);
+    if whole == Some(Why::NotAValue) {
+        return Verdict::Clean;
+    }
+    if whole.is_none()
+        && let Some(m) = find_in(key, value, Checks::Placeholders)
+    {
+        return Verdict::Found(m);
+    }
+    match unchecked(key, value, whole) {
+        Some((m, why)) => Verdict::Skipped(m, why),
+        None => Verdict::Clean,
+    }
+}
+
+/// The match the placeholder checks ruled out, and the mark that did.
+fn unchecked(key: Option<&str>, value: &str, whole: Option<Why>) -> Option<(Match, &'static str)> {
+    let m = find_in(key, value, Checks::None)?;
+    let part = value.get(m.start..m.end).unwrap_or("");
+    let reason = match whole {
+        Some(Why::Placeholder(r)) => r,
+        Some(Why::NotAValue) => return None,
+        None => match placeholder::why(part) {
+            Some(Why::Placeholder(r)) => r,
+            Some(Why::NotAValue) => return None,
+            None => placeholder::decoy_why(part).unwrap_or("looks like a placeholder"),
+        },
+    };
+    Some((m, reason))
+}
+
+/// Whether the placeholder and decoy checks apply ([`skipped`] turns them
+/// off to see what they ruled out).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Checks {
+    Placeholders,
+    None,
+}
+
+fn find_in(key: Option<&str>, value: &str, checks: Checks) -> Option<Match> {
     let views = split::views(key, value);
     for (i, rule) in RULES.iter().enumerate() {
         let found = if rule.key == KeyCond::Any {
-            search(i, rule, value)
+            search(i, rule, value, checks)
         } else {
-            views.iter().find_map(|v| named(rule, v, value))
+            views.iter().find_map(|v| named(rule, v, value, checks))
         };
         if let Some((start, end)) = found {
             return Some(Match {
@@ -121,7 +189,8 @@ static COMPILED: LazyLock<Vec<Option<Regex>>> = LazyLock::new(|| {
 });
 
 /// A token-shaped rule anywhere in the value: the matched byte range.
-fn search(index: usize, rule: &Rule, value: &str) -> Option<(usize, usize)> {
+fn search(index: usize, rule: &Rule, value: &str, checks: Checks) -> Option<(usize, usize)> {
+    let strict = checks == Checks::Placeholders;
     match rule.pattern {
         Pattern::Prefix {
             prefixes,
@@ -130,7 +199,7 @@ fn search(index: usize, rule: &Rule, value: &str) -> Option<(usize, usize)> {
             max,
         } => prefixes
             .iter()
-            .find_map(|p| search_prefix(rule, value, p, charset, min, max)),
+            .find_map(|p| search_prefix(rule, value, p, charset, min, max, strict)),
         Pattern::Regex(_) => {
             let re = COMPILED.get(index)?.as_ref()?;
             re.captures_iter(value).find_map(|c| {
@@ -142,8 +211,8 @@ fn search(index: usize, rule: &Rule, value: &str) -> Option<(usize, usize)> {
                 let checked = rule.min_entropy.is_some() || c.name("s").is_some();
                 let real = bounded(value, m.start(), m.end())
                     && entropy_ok(rule, secret)
-                    && !(checked && placeholder::is_decoy_token(secret))
-                    && (c.name("s").is_none() || !is_placeholder(secret));
+                    && !(strict && checked && placeholder::is_decoy_token(secret))
+                    && (!strict || c.name("s").is_none() || !is_placeholder(secret));
                 real.then_some((m.start(), m.end()))
             })
         }
@@ -162,6 +231,7 @@ fn search_prefix(
     charset: Charset,
     min: usize,
     max: usize,
+    strict: bool,
 ) -> Option<(usize, usize)> {
     value.match_indices(prefix).find_map(|(start, _)| {
         let body_start = start + prefix.len();
@@ -176,7 +246,7 @@ fn search_prefix(
         let real = (min..=max).contains(&body_len)
             && bounded(value, start, end)
             && entropy_ok(rule, body)
-            && !placeholder::is_decoy_token(body);
+            && !(strict && placeholder::is_decoy_token(body));
         real.then_some((start, end))
     })
 }
@@ -187,18 +257,29 @@ fn whole(charset: Charset, min: usize, max: usize, v: &str) -> bool {
 }
 
 /// A name-conditioned rule on one view of the value.
-fn named(rule: &Rule, view: &split::View<'_>, value: &str) -> Option<(usize, usize)> {
+fn named(
+    rule: &Rule,
+    view: &split::View<'_>,
+    value: &str,
+    checks: Checks,
+) -> Option<(usize, usize)> {
+    let strict = checks == Checks::Placeholders;
     if !keys::holds(rule.key, view.key, view.auth_form) {
         return None;
     }
     let cred = view.cred;
-    if is_placeholder(cred) || looks_ordinary(rule, cred) {
+    match placeholder::why(cred) {
+        Some(Why::NotAValue) => return None,
+        Some(Why::Placeholder(_)) if strict => return None,
+        _ => {}
+    }
+    if looks_ordinary(rule, cred) {
         return None;
     }
     // Name-based guesses need the value to look generated, and not like a
     // README's sample (`sk-1234567890abcdef…`).
     if matches!(rule.key, KeyCond::Secret | KeyCond::AuthHeader)
-        && (!looks_random(cred) || placeholder::is_decoy_token(cred))
+        && (!looks_random(cred) || (strict && placeholder::is_decoy_token(cred)))
     {
         return None;
     }

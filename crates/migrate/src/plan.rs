@@ -161,6 +161,13 @@ pub struct FilePlan {
     pub masked: Vec<SecretValue>,
     /// New keyward.toml servers (reused ones are left out).
     pub servers: Vec<WrappedServer>,
+    /// The keyward.toml servers this file's entries now go through, new
+    /// and reused, in order (wrap mode).
+    pub wrapped: Vec<String>,
+    /// The file starts `keyward serve` after the import: it had a
+    /// `keyward` entry already, or gets one. Such a client sees every
+    /// server of keyward.toml, not only its own.
+    pub keyward_entry: bool,
     pub skipped: Vec<Skipped>,
     pub notes: Vec<String>,
 }
@@ -171,6 +178,8 @@ impl std::fmt::Debug for FilePlan {
             .field("edits", &self.edits)
             .field("secrets", &self.secrets)
             .field("servers", &self.servers)
+            .field("wrapped", &self.wrapped)
+            .field("keyward_entry", &self.keyward_entry)
             .field("skipped", &self.skipped)
             .field("notes", &self.notes)
             .finish_non_exhaustive()
@@ -278,6 +287,8 @@ pub fn plan_file(
     let mut keyward_added: Vec<clients::Container> = Vec::new();
     for entry in &entries {
         if is_keyward(entry) {
+            // `keyward run -- …` starts one server, not the gateway.
+            plan.keyward_entry |= entry.args.first().is_some_and(|a| a == "serve");
             continue;
         }
         let Some(found) = secrets_of(entry, &mut plan) else {
@@ -360,6 +371,10 @@ pub fn plan_file(
                     continue;
                 };
                 server.name = name;
+                if !plan.wrapped.contains(&server.name) {
+                    plan.wrapped.push(server.name.clone());
+                }
+                plan.keyward_entry = true;
                 if state == NameState::Free {
                     plan.servers.push(server);
                 }

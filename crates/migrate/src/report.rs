@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::detect::RULES;
-use crate::scan::{Finding, Outcome};
+use crate::scan::{Finding, Outcome, Skipped};
 
 /// How the table looks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +22,12 @@ pub enum Style {
 
 /// One file's findings under its name, aligned columns, then a summary.
 pub fn table(outcome: &Outcome, style: Style) -> String {
+    table_with(outcome, style, false)
+}
+
+/// [`table`]; with `show_skipped`, the values skipped as placeholders or
+/// examples are listed too (masked, with the reason), before the summary.
+pub fn table_with(outcome: &Outcome, style: Style, show_skipped: bool) -> String {
     let (bold, dim, red, reset) = match style {
         Style::Color => ("\x1b[1m", "\x1b[2m", "\x1b[31m", "\x1b[0m"),
         Style::Plain => ("", "", "", ""),
@@ -63,6 +69,13 @@ pub fn table(outcome: &Outcome, style: Style) -> String {
         }
         out.push('\n');
     }
+    if show_skipped && !outcome.skipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "{bold}skipped as placeholders or examples (not counted as secrets):{reset}"
+        );
+        skipped_rows(&mut out, &outcome.skipped, (bold, dim, reset));
+    }
     let n = outcome.findings.len();
     let scanned = outcome.scanned.len();
     let counts = format!(
@@ -87,6 +100,20 @@ pub fn table(outcome: &Outcome, style: Style) -> String {
         );
     }
     let _ = writeln!(out, "{bold}{summary}{reset}");
+    if !outcome.skipped.is_empty() {
+        let k = outcome.skipped.len();
+        let what = if k == 1 {
+            "1 value skipped as a placeholder or example".to_string()
+        } else {
+            format!("{k} values skipped as placeholders or examples")
+        };
+        let tail = if show_skipped {
+            "listed above"
+        } else {
+            "--show-skipped lists them"
+        };
+        let _ = writeln!(out, "{what} ({}); {tail}", reasons(&outcome.skipped));
+    }
     if n > 0 {
         let _ = writeln!(
             out,
@@ -94,6 +121,63 @@ pub fn table(outcome: &Outcome, style: Style) -> String {
         );
     }
     out
+}
+
+/// Skipped values by file, in columns like findings', with the reason.
+fn skipped_rows(out: &mut String, skipped: &[Skipped], (bold, dim, reset): (&str, &str, &str)) {
+    let mut files: Vec<&Path> = Vec::new();
+    for s in skipped {
+        if !files.contains(&s.file.as_path()) {
+            files.push(&s.file);
+        }
+    }
+    for file in files {
+        let rows: Vec<&Skipped> = skipped.iter().filter(|s| s.file == file).collect();
+        let _ = writeln!(
+            out,
+            "{bold}{}{reset}",
+            printable(&file.display().to_string())
+        );
+        let lines: Vec<String> = rows
+            .iter()
+            .map(|s| s.line.map_or_else(|| "-".to_string(), |l| l.to_string()))
+            .collect();
+        let paths: Vec<String> = rows.iter().map(|s| printable(&s.path)).collect();
+        let previews: Vec<String> = rows.iter().map(|s| printable(&s.preview)).collect();
+        let w = |v: &[String]| v.iter().map(|p| p.chars().count()).max().unwrap_or(0);
+        let (line_w, path_w, prev_w) = (w(&lines), w(&paths), w(&previews));
+        let title_w = rows
+            .iter()
+            .map(|s| s.title.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (((s, line), path), preview) in rows.iter().zip(&lines).zip(&paths).zip(&previews) {
+            let _ = writeln!(
+                out,
+                "  {dim}{line:>line_w$}{reset}  {path:<path_w$}  {:<title_w$}  {preview:<prev_w$}  {dim}skipped: {}{reset}",
+                s.title, s.reason,
+            );
+        }
+        out.push('\n');
+    }
+}
+
+/// `2 contains "example", 1 placeholder word`: the reasons by count, most
+/// frequent first (ties in order of first appearance).
+fn reasons(skipped: &[Skipped]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for s in skipped {
+        match counts.iter_mut().find(|(r, _)| *r == s.reason) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((s.reason, 1)),
+        }
+    }
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+    counts
+        .iter()
+        .map(|(r, n)| format!("{n} {r}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn line_text(f: &Finding) -> String {
@@ -133,13 +217,27 @@ fn finding_json(f: &Finding) -> Value {
     })
 }
 
-/// `{"version": 1, "checked": N, "scanned": [...], "findings": [...], "errors": [...]}`.
+fn skipped_json(s: &Skipped) -> Value {
+    json!({
+        "file": s.file.to_string_lossy(),
+        "path": s.path,
+        "line": s.line,
+        "rule": s.rule,
+        "title": s.title,
+        "preview": s.preview,
+        "reason": s.reason,
+    })
+}
+
+/// `{"version": 1, "checked": N, "scanned": [...], "findings": [...],
+/// "skipped": [...], "errors": [...]}`.
 pub fn json(outcome: &Outcome) -> String {
     let v = json!({
         "version": 1,
         "checked": outcome.checked,
         "scanned": outcome.scanned.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
         "findings": outcome.findings.iter().map(finding_json).collect::<Vec<_>>(),
+        "skipped": outcome.skipped.iter().map(skipped_json).collect::<Vec<_>>(),
         "errors": outcome.errors.iter().map(|e| json!({
             "file": e.path().to_string_lossy(),
             "error": e.to_string(),

@@ -108,6 +108,30 @@ pub struct Finding {
     pub preview: String,
 }
 
+/// A value that looks like a secret but was passed over as a placeholder
+/// or an example (`postgres://app:…@db.example.com/app`): counted and, on
+/// request, listed, so that a real value is never skipped unseen. Masked
+/// like a [`Finding`]; no value field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub file: PathBuf,
+    pub path: String,
+    pub line: Option<usize>,
+    /// The rule it would have matched.
+    pub rule: &'static str,
+    pub title: &'static str,
+    pub preview: String,
+    /// Why it was skipped: `contains "example"`, `placeholder word`.
+    pub reason: &'static str,
+}
+
+/// What one file holds: findings, and values skipped as placeholders.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileScan {
+    pub findings: Vec<Finding>,
+    pub skipped: Vec<Skipped>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
     #[error("cannot read {}: {source}", path.display())]
@@ -131,9 +155,14 @@ impl ScanError {
 /// Reads and scans one file; `hint` says how to read it (else its name,
 /// extension or first character decide).
 pub fn scan_file(path: &Path, hint: Option<FileKind>) -> Result<Vec<Finding>, ScanError> {
+    scan_file_all(path, hint).map(|s| s.findings)
+}
+
+/// [`scan_file`], with the values skipped as placeholders or examples.
+pub fn scan_file_all(path: &Path, hint: Option<FileKind>) -> Result<FileScan, ScanError> {
     let text = read_bounded(path)?;
     let kind = hint.unwrap_or_else(|| FileKind::of_file(path, &text));
-    scan_text(path, &text, kind).map_err(|source| ScanError::Parse {
+    scan_text_all(path, &text, kind).map_err(|source| ScanError::Parse {
         path: path.to_path_buf(),
         source,
     })
@@ -141,30 +170,50 @@ pub fn scan_file(path: &Path, hint: Option<FileKind>) -> Result<Vec<Finding>, Sc
 
 /// Scans text already read; `file` only labels the findings.
 pub fn scan_text(file: &Path, text: &str, kind: FileKind) -> Result<Vec<Finding>, WalkError> {
+    scan_text_all(file, text, kind).map(|s| s.findings)
+}
+
+/// [`scan_text`], with the values skipped as placeholders or examples.
+pub fn scan_text_all(file: &Path, text: &str, kind: FileKind) -> Result<FileScan, WalkError> {
     let leaves = match kind {
         FileKind::Json => walk::leaves(text, Format::Json)?,
         FileKind::Jsonc => walk::leaves(text, Format::Jsonc)?,
         FileKind::Toml => walk::leaves(text, Format::Toml)?,
         FileKind::Env | FileKind::Shell => walk::env_leaves(text),
     };
-    Ok(findings_in(file, &leaves))
+    Ok(scan_leaves(file, &leaves))
 }
 
 /// The findings among `leaves` (in their order).
 pub fn findings_in(file: &Path, leaves: &[Leaf]) -> Vec<Finding> {
-    let mut out = Vec::new();
+    scan_leaves(file, leaves).findings
+}
+
+/// The findings and skipped values among `leaves` (in their order).
+pub fn scan_leaves(file: &Path, leaves: &[Leaf]) -> FileScan {
+    let mut out = FileScan::default();
     for (i, leaf) in leaves.iter().enumerate() {
         let prev = i.checked_sub(1).and_then(|j| leaves.get(j));
         let key = key_of(leaf, prev);
-        if let Some(m) = detect::find(key, &leaf.value) {
-            out.push(Finding {
+        match detect::verdict(key, &leaf.value) {
+            detect::Verdict::Found(m) => out.findings.push(Finding {
                 file: file.to_path_buf(),
                 path: leaf.dotted(),
                 line: leaf.line,
                 rule: m.detection.rule,
                 title: m.detection.title,
                 preview: m.preview(&leaf.value),
-            });
+            }),
+            detect::Verdict::Skipped(m, reason) => out.skipped.push(Skipped {
+                file: file.to_path_buf(),
+                path: leaf.dotted(),
+                line: leaf.line,
+                rule: m.detection.rule,
+                title: m.detection.title,
+                preview: m.preview(&leaf.value),
+                reason,
+            }),
+            detect::Verdict::Clean => {}
         }
     }
     out

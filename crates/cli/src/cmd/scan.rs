@@ -46,7 +46,8 @@ pub(crate) fn run(env: &ProcessEnv, args: ScanArgs) -> Result<ExitCode, CliError
         report::sarif(&outcome)
     } else {
         let color = std::io::stdout().is_terminal() && env.var("NO_COLOR").is_none();
-        report::table(&outcome, if color { Style::Color } else { Style::Plain })
+        let style = if color { Style::Color } else { Style::Plain };
+        report::table_with(&outcome, style, args.show_skipped)
     };
     print!("{text}");
     Ok(ExitCode::from(outcome.exit_code()))

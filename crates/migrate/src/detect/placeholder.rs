@@ -70,23 +70,62 @@ const PLACEHOLDER_FRAGMENTS: &[&str] = &[
 /// placeholder (`ghp_your_token_here`, `<YOUR_TOKEN>`, `sk-...`, `xxxx`,
 /// `changeme`).
 pub fn is_placeholder(value: &str) -> bool {
+    why(value).is_some()
+}
+
+/// Why [`is_placeholder`] rules a value out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// Empty, a secret reference or an interpolation: nothing to report.
+    NotAValue,
+    /// Looks like a README's stand-in or example; the text says which
+    /// mark (`contains "example"`, `placeholder word`).
+    Placeholder(&'static str),
+}
+
+/// [`is_placeholder`], with the reason.
+pub(crate) fn why(value: &str) -> Option<Why> {
     let v = value.trim();
     if v.is_empty() || keyward_vault::has_secret_scheme(v) || is_interpolation(v) {
-        return true;
+        return Some(Why::NotAValue);
     }
     let lower = v.to_lowercase();
     if PLACEHOLDER_WORDS.contains(&lower.as_str()) {
-        return true;
+        return Some(Why::Placeholder("placeholder word"));
+    }
+    if let Some(f) = PLACEHOLDER_FRAGMENTS.iter().find(|f| lower.contains(*f)) {
+        return Some(Why::Placeholder(fragment_reason(f)));
     }
     // Case-sensitive, so that a random mixed-case token (`xXxX`) is not one.
-    if PLACEHOLDER_FRAGMENTS.iter().any(|f| lower.contains(f))
-        || v.contains("xxxx")
-        || v.contains("XXXX")
-    {
-        return true;
+    if v.contains("xxxx") || v.contains("XXXX") {
+        return Some(Why::Placeholder("contains 'xxxx'"));
     }
     let wrapped = |o: char, c: char| v.starts_with(o) && v.ends_with(c);
-    one_char_repeated(v) || wrapped('[', ']') || wrapped('<', '>')
+    if one_char_repeated(v) {
+        Some(Why::Placeholder("one character repeated"))
+    } else if wrapped('[', ']') || wrapped('<', '>') {
+        Some(Why::Placeholder("in <...> or [...]"))
+    } else {
+        None
+    }
+}
+
+/// The reason text for a placeholder fragment (static, so reports can
+/// hold it).
+fn fragment_reason(f: &str) -> &'static str {
+    match f {
+        "example" => "contains 'example'",
+        "placeholder" => "contains 'placeholder'",
+        "your_" | "your-" | "your " | "yourtoken" | "yourkey" | "yoursecret" | "<your" => {
+            "contains 'your'"
+        }
+        "_here" | "-here" | " here" => "contains 'here'",
+        "****" => "contains '****'",
+        "replace_me" | "replace-me" => "contains 'replace me'",
+        "insert_" | "insert-" => "contains 'insert'",
+        "..." | "…" => "contains '...'",
+        _ => "in <...>",
+    }
 }
 
 /// A value that is (only) a variable the client or shell fills in.
@@ -120,8 +159,13 @@ fn one_char_repeated(v: &str) -> bool {
 /// character, an ascending run (`123456`, `abcdef`) or a placeholder word.
 /// Random tokens hit these with probabilities around one in a million.
 pub(crate) fn is_decoy_token(token: &str) -> bool {
+    decoy_why(token).is_some()
+}
+
+/// [`is_decoy_token`], with the reason.
+pub(crate) fn decoy_why(token: &str) -> Option<&'static str> {
     let lower = token.to_lowercase();
-    if [
+    if let Some(w) = [
         "example",
         "sample",
         "placeholder",
@@ -130,11 +174,18 @@ pub(crate) fn is_decoy_token(token: &str) -> bool {
         "yourtoken",
     ]
     .iter()
-    .any(|w| lower.contains(w))
-        || token.contains("xxxx")
-        || token.contains("XXXX")
+    .find(|w| lower.contains(*w))
     {
-        return true;
+        return Some(match *w {
+            "example" => "contains 'example'",
+            "sample" => "contains 'sample'",
+            "placeholder" => "contains 'placeholder'",
+            "dummy" => "contains 'dummy'",
+            _ => "contains 'your'",
+        });
+    }
+    if token.contains("xxxx") || token.contains("XXXX") {
+        return Some("contains 'xxxx'");
     }
     let cs: Vec<char> = token.chars().collect();
     let mut same = 1;
@@ -146,11 +197,14 @@ pub(crate) fn is_decoy_token(token: &str) -> bool {
         } else {
             1
         };
-        if same >= 5 || ascending >= 6 {
-            return true;
+        if same >= 5 {
+            return Some("a run of one character");
+        }
+        if ascending >= 6 {
+            return Some("an ascending run (123456, abcdef)");
         }
     }
-    false
+    None
 }
 
 #[cfg(test)]

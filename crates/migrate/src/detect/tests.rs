@@ -322,6 +322,13 @@ fn every_rule_has_examples_that_behave() {
                 rule.id
             );
         }
+        for (key, value) in &pos {
+            assert!(
+                matches!(verdict(*key, value), Verdict::Found(m) if m.detection.rule == rule.id),
+                "{}: verdict differs from find under {key:?}",
+                rule.id
+            );
+        }
         for (key, value) in &neg {
             let got = detect(*key, value);
             assert_eq!(
@@ -444,6 +451,16 @@ mod props {
         fn detect_never_panics(key in proptest::option::of("\\PC{0,20}"), value in "\\PC{0,200}") {
             let _ = find(key.as_deref(), &value);
         }
+
+        /// `verdict` is `find`, and a skipped value is never a finding.
+        #[test]
+        fn verdict_agrees_with_find(key in proptest::option::of("[A-Z_]{0,20}"), value in "\\PC{0,120}") {
+            let found = find(key.as_deref(), &value);
+            match verdict(key.as_deref(), &value) {
+                Verdict::Found(m) => prop_assert_eq!(Some(m), found),
+                Verdict::Skipped(..) | Verdict::Clean => prop_assert_eq!(found, None),
+            }
+        }
     }
 }
 
@@ -466,4 +483,28 @@ fn an_aws_secret_key_starting_with_a_slash_is_found() {
         .is_none()
     );
     assert!(detect(Some("API_KEY"), "/home/me/.config/keys/api.key").is_none());
+}
+
+/// What `keyward scan` counts as skipped: values a rule would match but
+/// for a placeholder or example mark (issue 12, item 8), never empty
+/// values, references, interpolations, findings or ordinary values.
+#[test]
+fn skipped_values_are_the_ones_placeholders_rule_out() {
+    let url = "postgresql://app:Wq7rT2mZp9Lk@db.example.com:5432/app";
+    let (m, why) = skipped(None, url).expect("skipped");
+    assert_eq!(m.detection.rule, "database-url-password");
+    assert_eq!(why, "contains 'example'");
+    let (m, why) = skipped(Some("DB_PASSWORD"), "changeme").expect("skipped");
+    assert_eq!(m.detection.rule, "generic-password");
+    assert_eq!(why, "placeholder word");
+    for (k, v) in [
+        (Some("API_KEY"), ""),
+        (Some("API_KEY"), "${API_KEY}"),
+        (Some("GITHUB_TOKEN"), "keyward://github.token"),
+        (Some("DATABASE_URL"), "postgres://localhost/dev"),
+        (Some("DEBUG"), "1"),
+        (None, "postgresql://app:Wq7rT2mZp9Lk@db.internal:5432/app"),
+    ] {
+        assert_eq!(skipped(k, v), None, "{k:?} {v:?}");
+    }
 }

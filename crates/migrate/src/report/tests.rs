@@ -4,14 +4,15 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use super::*;
-use crate::scan::{FileKind, Outcome, scan_text};
+use crate::scan::{FileKind, Outcome, scan_text_all};
 
 fn outcome_of(file: &str, text: &str, kind: FileKind) -> Outcome {
-    let findings = scan_text(Path::new(file), text, kind).unwrap();
+    let found = scan_text_all(Path::new(file), text, kind).unwrap();
     Outcome {
         checked: 3,
         scanned: vec![PathBuf::from(file)],
-        findings,
+        findings: found.findings,
+        skipped: found.skipped,
         errors: vec![],
         warnings: vec![],
     }
@@ -21,6 +22,7 @@ fn all_renderings(o: &Outcome) -> String {
     [
         table(o, Style::Color),
         table(o, Style::Plain),
+        table_with(o, Style::Plain, true),
         json(o),
         sarif(o),
     ]
@@ -176,4 +178,35 @@ proptest! {
             }
         }
     }
+}
+
+/// Issue 12, item 8: "scan skips some real-looking values silently". A
+/// database password on an `example.com` host is counted in the summary
+/// with its reason and listed on request, masked; the password itself is
+/// in no rendering.
+#[test]
+fn scan_skips_real_looking_values_silently_no_more() {
+    let pw = "Wq7rT2mZp9Lk";
+    let text = format!(
+        "DATABASE_URL=postgresql://app:{pw}@db.example.com:5432/app\nDB_PASSWORD=changeme\nAPI_KEY=${{API_KEY}}\nTOKEN=keyward://x\n"
+    );
+    let o = outcome_of(".env", &text, FileKind::Env);
+    assert!(o.findings.is_empty());
+    assert_eq!(o.skipped.len(), 2, "{:?}", o.skipped);
+    assert_eq!(o.exit_code(), 0);
+    let plain = table(&o, Style::Plain);
+    assert!(plain.contains(
+        "2 values skipped as placeholders or examples (1 contains 'example', 1 placeholder word); --show-skipped lists them"
+    ), "{plain}");
+    assert!(!plain.contains("DATABASE_URL"), "{plain}");
+    let listed = table_with(&o, Style::Plain, true);
+    assert!(listed.contains("DATABASE_URL"), "{listed}");
+    assert!(listed.contains("skipped: contains 'example'"), "{listed}");
+    assert!(listed.contains("listed above"), "{listed}");
+    let v: Value = serde_json::from_str(&json(&o)).unwrap();
+    assert_eq!(v["skipped"][0]["rule"], "database-url-password");
+    assert_eq!(v["skipped"][0]["reason"], "contains 'example'");
+    let all = all_renderings(&o);
+    assert!(!all.contains(pw), "{all}");
+    assert!(!all.contains("changeme"), "{all}");
 }

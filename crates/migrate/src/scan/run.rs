@@ -5,7 +5,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{FileKind, Finding, ScanError, scan_file};
+use super::{FileKind, Finding, ScanError, Skipped, scan_file_all};
 use crate::locate::KnownConfig;
 
 /// Directory levels below a named directory that are searched.
@@ -64,6 +64,9 @@ pub struct Outcome {
     /// Files read and scanned, in order.
     pub scanned: Vec<PathBuf>,
     pub findings: Vec<Finding>,
+    /// Values that look like secrets but were passed over as placeholders
+    /// or examples (not findings: they do not change the exit status).
+    pub skipped: Vec<Skipped>,
     /// Files that could not be scanned.
     pub errors: Vec<ScanError>,
     /// Directories that could not be listed, or where the walk stopped at
@@ -122,10 +125,11 @@ fn scan_one(out: &mut Outcome, seen: &mut Vec<PathBuf>, path: &Path, kind: Optio
     }
     seen.push(path.to_path_buf());
     out.checked += 1;
-    match scan_file(path, kind) {
-        Ok(findings) => {
+    match scan_file_all(path, kind) {
+        Ok(found) => {
             out.scanned.push(path.to_path_buf());
-            out.findings.extend(findings);
+            out.findings.extend(found.findings);
+            out.skipped.extend(found.skipped);
         }
         Err(e) => out.errors.push(e),
     }

@@ -91,6 +91,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<E
     }
     let config_after = doc.text();
     report(&plans, &opts);
+    shared_servers(&plans, &doc.server_names());
     let changed: Vec<&(Target, String, FilePlan)> =
         plans.iter().filter(|(_, _, p)| p.changes_file()).collect();
     if changed.is_empty() {
@@ -252,6 +253,70 @@ fn report(plans: &[(Target, String, FilePlan)], opts: &Options) {
              --read-only or --allow-all, or edit [servers.NAME.tools] in keyward.toml"
         );
     }
+}
+
+/// Says plainly that keyward serves one set of servers: every client
+/// whose `keyward` entry starts `keyward serve` sees every server of
+/// keyward.toml, its own and the other clients'. Lists what each client
+/// of this import will see.
+fn shared_servers(plans: &[(Target, String, FilePlan)], all: &[String]) {
+    let clients: Vec<&(Target, String, FilePlan)> =
+        plans.iter().filter(|(_, _, p)| p.keyward_entry).collect();
+    if clients.is_empty() || all.is_empty() {
+        return;
+    }
+    let list = |names: &[&String]| {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "note: keyward serves one set of servers to every client that starts it: each client's \
+         `keyward` entry shows every server in keyward.toml ({} now), not only the ones it had:",
+        all.len()
+    );
+    for (t, _, p) in clients {
+        let client = t
+            .client
+            .map(|c| format!(" ({})", c.as_str()))
+            .unwrap_or_default();
+        let own: Vec<&String> = all.iter().filter(|n| p.wrapped.contains(n)).collect();
+        let others: Vec<&String> = all.iter().filter(|n| !p.wrapped.contains(n)).collect();
+        let seen = match (own.is_empty(), others.is_empty()) {
+            (false, true) => format!("{} (all its own)", list(&own)),
+            (true, _) => format!("{} (none of them its own)", list(&others)),
+            (false, false) => format!(
+                "{} (its own), and {} (not its own)",
+                list(&own),
+                list(&others)
+            ),
+        };
+        println!("  {}{client} will see {seen}", t.path.display());
+    }
+    let added: Vec<&String> = all
+        .iter()
+        .filter(|n| {
+            plans
+                .iter()
+                .any(|(_, _, p)| p.servers.iter().any(|s| &s.name == *n))
+        })
+        .collect();
+    let earlier = all
+        .iter()
+        .any(|n| !plans.iter().any(|(_, _, p)| p.wrapped.contains(n)));
+    if !added.is_empty() && earlier {
+        println!(
+            "  and every client that already starts keyward (imported earlier) will see {} too",
+            list(&added)
+        );
+    }
+    println!(
+        "  keyward cannot keep a client to its own servers yet; `--mode run` leaves each \
+         client's servers in its own config instead (their secrets still move to the vault, \
+         but no tool rules, approvals or scrubbing apply)"
+    );
 }
 
 fn read_config(path: &Path) -> Result<String, String> {
