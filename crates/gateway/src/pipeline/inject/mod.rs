@@ -311,3 +311,27 @@ pub async fn follow(inject: std::sync::Weak<Inject>, tables: std::sync::Weak<Tab
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A credential reaches logs only through `Debug`: it must never print
+    /// the value, whatever kind it is.
+    #[test]
+    fn a_credentials_debug_never_shows_its_value() {
+        let canary = "kw_canary_debug_9f3c1e";
+        let value = || SecretValue::from_str(canary);
+        let shown = format!(
+            "{:?} {:?} {:?}",
+            Credential::Http(http::Credential::Bearer(value())),
+            Credential::Http(http::Credential::Basic {
+                username: "u".into(),
+                password: value(),
+            }),
+            Credential::Env(vec![("TOKEN".into(), value())]),
+        );
+        assert!(!shown.contains(canary), "{shown}");
+        assert!(shown.contains("TOKEN"), "{shown}");
+    }
+}
