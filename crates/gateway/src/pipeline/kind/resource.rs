@@ -111,13 +111,12 @@ impl Kind for ReadResource {
     }
 
     async fn perform(
-        st: &Stages,
+        _st: &Stages,
         r: &ResourceCall,
         _credential: &Credential,
         _approved: Option<&Approved>,
         _rec: &mut Event,
     ) -> Result<ReadResourceResult, Stop> {
-        let _ = st;
         let up =
             r.rt.upstream
                 .get()
