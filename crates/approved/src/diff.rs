@@ -79,9 +79,23 @@ pub fn printable(s: &str) -> String {
     keyward_audit::shown::escape(s)
 }
 
+/// [`printable`] line by line: a multi-line message (a TOML error with its
+/// excerpt and caret) keeps its line breaks.
+pub fn printable_lines(s: &str) -> String {
+    s.lines().map(printable).collect::<Vec<_>>().join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_lines_keeps_line_breaks_and_escapes_within_lines() {
+        assert_eq!(
+            printable_lines("parse error\n31 | x = \u{1b}[2J\n   |     ^"),
+            "parse error\n31 | x = \\u{1b}[2J\n   |     ^"
+        );
+    }
 
     #[test]
     fn equal_texts_have_no_diff() {

@@ -91,7 +91,7 @@ fn show_diff(paths: &Paths, env: &ProcessEnv) -> Result<ExitCode, CliError> {
     if let Err(e) = Config::parse(&current, &file) {
         eprintln!(
             "note: keyward.toml is not valid, so it cannot be approved as it is: {}",
-            diff::printable(&e.to_string())
+            diff::printable_lines(&e.to_string())
         );
     }
     Ok(ExitCode::from(1))
