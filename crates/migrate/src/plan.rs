@@ -484,12 +484,16 @@ pub fn serve_client(args: &[String]) -> Option<&str> {
 /// see them), else the one the import was given.
 fn file_client(entries: &[ServerEntry], opts: &Options) -> Option<String> {
     opts.client.as_ref()?;
+    entry_client(entries).or_else(|| opts.client.clone())
+}
+
+/// The `--client` of the file's `keyward serve` entry.
+fn entry_client(entries: &[ServerEntry]) -> Option<String> {
     entries
         .iter()
         .filter(|e| is_keyward(e))
         .find_map(|e| serve_client(&e.args))
         .map(String::from)
-        .or_else(|| opts.client.clone())
 }
 
 /// A `keyward serve` entry the file had already, without `--client`,
