@@ -375,11 +375,14 @@ fn who_sees(plans: &[(Target, String, FilePlan)], cfg: &Config, shared: bool) {
                 list(&others)
             ),
         };
-        let who = match &p.client {
-            Some(c) => format!("{c} ({})", t.path.display()),
-            None => t.path.display().to_string(),
-        };
-        println!("  {who} will see {shown}");
+        // The client it is kept to, else the one whose config it is.
+        let client = p
+            .client
+            .clone()
+            .or_else(|| t.client.map(|c| c.as_str().to_string()))
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        println!("  {}{client} will see {shown}", t.path.display());
     }
     let added: Vec<&String> = cfg
         .servers
