@@ -97,7 +97,8 @@ def test_wrap_moves_the_secret_and_the_client_still_works(home):
     assert set(client) == {"time", "keyward"}, client  # the plain server is left alone
     kw = client["keyward"]
     assert Path(kw["command"]).resolve() == Path(KEYWARD).resolve()
-    assert kw["args"] == ["serve"]
+    # Issue 12, item 5: the client keeps to the servers it had.
+    assert kw["args"] == ["serve", "--client", "cursor"]
     assert kw["env"] == {"KEYWARD_HOME": str(home.dir)}
     toml = (home.dir / "keyward.toml").read_text()
     assert 'GITHUB_PERSONAL_ACCESS_TOKEN = "keyward://everything.GITHUB_PERSONAL_ACCESS_TOKEN"' in toml
@@ -352,28 +353,29 @@ def test_the_user_names_the_vault_entry(home):
 
 
 def test_import_merges_every_clients_servers_without_saying_so(home):
-    """Issue 12, item 5: after importing Claude Desktop and then Cursor,
-    each client's `keyward` entry shows both clients' servers. keyward
-    still serves one set of servers to every client, but the dry run and
-    the import now say so, client by client."""
+    """Issue 12, item 5: after importing Claude Desktop and then Cursor
+    with `--shared`, each client's `keyward` entry shows both clients'
+    servers: keyward serves one set of servers to every client, and the
+    dry run and the import say so, client by client (without `--shared`,
+    each client keeps to its own: test_clients.py)."""
     claude = Path(home.env["HOME"]) / ".config" / "Claude" / "claude_desktop_config.json"
     claude.parent.mkdir(parents=True, exist_ok=True)
     claude.write_text(json.dumps({"mcpServers": {"alpha": {
         "command": str(EVERYTHING), "args": ["stdio"], "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": ghp()}}}}))
     pw = {"KEYWARD_PASSPHRASE": PASSPHRASE}
-    first = home.run("import", "claude-desktop", "--allow-all", env=pw)
+    first = home.run("import", "claude-desktop", "--shared", "--allow-all", env=pw)
     assert "shows every server in keyward.toml (1 now), not only the ones it had" in first.stdout, first.stdout
     assert f"{claude} (claude-desktop) will see `alpha` (all its own)" in first.stdout, first.stdout
 
     cfg = cursor_config(home, ghp())
     for args in (["--dry-run"], []):
-        p = home.run("import", "cursor", "--allow-all", *args, env=pw)
+        p = home.run("import", "cursor", "--shared", "--allow-all", *args, env=pw)
         out = p.stdout
         assert "keyward serves one set of servers to every client that starts it" in out, out
         assert "shows every server in keyward.toml (2 now), not only the ones it had" in out, out
         assert f"{cfg} (cursor) will see `everything` (its own), and `alpha` (not its own)" in out, out
         assert "every client that already starts keyward (imported earlier) will see `everything` too" in out, out
-        assert "keyward cannot keep a client to its own servers yet" in out, out
+        assert "to keep each client to the servers it had instead, import without --shared" in out, out
         # No stale advice: approvals work, confirm is not a deny.
         assert "acts as deny" not in out and "until approvals" not in out
 

@@ -172,6 +172,8 @@ const IMPORT_EXAMPLE: &str = "Examples:
   keyward import --dry-run            # every client config found: what would change (values masked)
   keyward import cursor --read-only   # Cursor's servers behind keyward; read-like tools allowed
   keyward import ./.mcp.json --mode run
+  keyward import ./mcp.json --client cursor  # a file at no known place: say whose it is
+  keyward import --shared             # every client sees every imported server
   keyward import --undo               # put the last import's files back";
 
 #[derive(Args)]
@@ -197,6 +199,22 @@ pub(crate) struct ImportArgs {
     /// e.g. --name github.GITHUB_PERSONAL_ACCESS_TOKEN=gh_pat. Repeatable.
     #[arg(long = "name", value_name = "DEFAULT=NAME")]
     pub(crate) names: Vec<String>,
+    /// Let every client see every imported server: no `clients` lists, and
+    /// each client's entry starts plain `keyward serve` (default: each
+    /// client keeps to the servers it had).
+    #[arg(long, conflicts_with_all = ["client", "undo"])]
+    pub(crate) shared: bool,
+    /// The client the file belongs to, by the name its `keyward serve
+    /// --client NAME` entry and keyward.toml's `clients` lists use (default:
+    /// the client's own id, e.g. cursor). Needed to keep a file given by path
+    /// at no known client's place to its servers.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "target",
+        conflicts_with = "undo"
+    )]
+    pub(crate) client: Option<String>,
     /// Restore the files the last import changed.
     #[arg(long, conflicts_with_all = ["dry_run", "allow_all", "read_only"])]
     pub(crate) undo: bool,
@@ -229,7 +247,8 @@ pub(crate) struct RunArgs {
 const SERVE_EXAMPLE: &str = "Examples:
   keyward serve                       # stdio, for one MCP client that starts it
   keyward serve --http                # http://127.0.0.1:8717/mcp for every agent with a token
-  keyward serve --http 127.0.0.1:9000";
+  keyward serve --http 127.0.0.1:9000
+  keyward serve --client cursor       # stdio, as Cursor: its servers and the shared ones";
 
 #[derive(Args)]
 pub(crate) struct ServeArgs {
@@ -251,6 +270,13 @@ pub(crate) struct ServeArgs {
     /// (checked against Host and Origin). Repeatable.
     #[arg(long = "allowed-host", value_name = "HOST", requires = "allow_remote")]
     pub(crate) allowed_hosts: Vec<String>,
+    /// This stdio session is the MCP client NAME (as `keyward import`
+    /// writes it: claude-desktop, cursor, ...): it sees the servers whose
+    /// `clients` list names NAME, and those without a list. Without it:
+    /// only those without a list. Not with --http, where each agent's
+    /// token name is its client name.
+    #[arg(long, value_name = "NAME", conflicts_with = "http")]
+    pub(crate) client: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -285,7 +311,7 @@ pub(crate) struct ConnectArgs {
 pub(crate) enum ServersCmd {
     /// Add an upstream MCP server (a command keyward starts) to keyward.toml.
     #[command(
-        override_usage = "keyward servers add NAME [--env KEY=REF]... [--allow PATTERN]... [--confirm PATTERN]... [--deny PATTERN]... [--rate COUNT/PERIOD] -- COMMAND [ARGS]..."
+        override_usage = "keyward servers add NAME [--env KEY=REF]... [--allow PATTERN]... [--confirm PATTERN]... [--deny PATTERN]... [--rate COUNT/PERIOD] [--client NAME]... -- COMMAND [ARGS]..."
     )]
     Add(Box<ServersAddArgs>),
     /// List servers, their environment (references only) and tool rules.
@@ -334,6 +360,11 @@ pub(crate) struct ServersAddArgs {
     /// --confirm pattern of this command, per agent and pattern.
     #[arg(long, value_name = "COUNT/PERIOD")]
     pub(crate) rate: Option<String>,
+    /// Only the MCP client NAME sees this server (`keyward serve --client
+    /// NAME`, or the agent NAME of `keyward serve --http`). Repeatable;
+    /// none: every client sees it.
+    #[arg(long = "client", value_name = "NAME")]
+    pub(crate) clients: Vec<String>,
     /// The server's command (a bare name looked up in PATH, or an absolute
     /// path) and its arguments; arguments never hold secrets: use --env.
     #[arg(

@@ -23,6 +23,9 @@ pub struct ServerSpec {
     /// `(pattern, action)` rows for `[servers.NAME.tools]`; none leaves the
     /// table empty (every tool denied) with a hint comment.
     pub tools: Vec<(String, String)>,
+    /// `clients = [...]`: the MCP clients that see the server; empty
+    /// writes no key (every client sees it).
+    pub clients: Vec<String>,
 }
 
 /// The comment written into the (empty) tools table of a new server, so
@@ -60,6 +63,10 @@ impl ConfigDoc {
             if !env.is_empty() {
                 table.insert("env", value(env));
             }
+        }
+        if !spec.clients.is_empty() {
+            let clients: Array = spec.clients.iter().map(String::as_str).collect();
+            table.insert("clients", value(clients));
         }
         let mut tools = Table::new();
         if spec.tools.is_empty() {
@@ -110,6 +117,58 @@ impl ConfigDoc {
             Ok(())
         } else {
             Err(ConfigError::NoSuchServer(name.to_string()))
+        }
+    }
+}
+
+impl ConfigDoc {
+    /// Lets `client` see `[servers.NAME]` too: appended to its `clients`
+    /// list. A server without a list is seen by every client already and
+    /// is left as it is. Whether the document changed; validated as a
+    /// whole, and left unchanged on error.
+    pub fn add_server_client(&mut self, name: &str, client: &str) -> Result<bool, ConfigError> {
+        let before = self.doc.clone();
+        let Some(server) = self.server_table(name) else {
+            return Err(ConfigError::NoSuchServer(name.to_string()));
+        };
+        let Some(list) = server.get_mut("clients").and_then(Item::as_array_mut) else {
+            return Ok(false);
+        };
+        if list.iter().any(|v| v.as_str() == Some(client)) {
+            return Ok(false);
+        }
+        list.push(client);
+        self.validated_or(before).map(|()| true)
+    }
+
+    /// Lets every client see `[servers.NAME]`: its `clients` key removed.
+    /// Whether the document changed.
+    pub fn share_server(&mut self, name: &str) -> Result<bool, ConfigError> {
+        let before = self.doc.clone();
+        let Some(server) = self.server_table(name) else {
+            return Err(ConfigError::NoSuchServer(name.to_string()));
+        };
+        if server.remove("clients").is_none() {
+            return Ok(false);
+        }
+        self.validated_or(before).map(|()| true)
+    }
+
+    fn server_table(&mut self, name: &str) -> Option<&mut dyn toml_edit::TableLike> {
+        self.doc
+            .get_mut("servers")
+            .and_then(|s| s.get_mut(name))
+            .and_then(Item::as_table_like_mut)
+    }
+
+    /// Validates the edited document; on error puts `before` back.
+    fn validated_or(&mut self, before: toml_edit::DocumentMut) -> Result<(), ConfigError> {
+        match self.validate() {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.doc = before;
+                Err(e)
+            }
         }
     }
 }

@@ -33,6 +33,7 @@ pub use paths::Paths;
 pub use upstream::{
     Command, DEFAULT_MAX_OUTPUT_BYTES, EnvValue, Server, ServerTransport, TemplatedValue,
 };
+pub use values::validate_client_name;
 pub use workflow::{
     ArgValue, Input, InputKind, MAX_RENDERED_BYTES, MAX_STEPS, RESERVED_TOOL_NAMES, SUMMARY_CHARS,
     Step, StepCall, Template, TemplateError, Workflow, result_fields,
@@ -53,3 +54,7 @@ mod edit_server_tests;
 #[cfg(test)]
 #[path = "workflow_tests.rs"]
 mod workflow_tests;
+
+#[cfg(test)]
+#[path = "clients_tests.rs"]
+mod clients_tests;

@@ -37,6 +37,25 @@ pub struct Server {
     /// workflow, and a listed name that collides anyway is withheld by the
     /// gateway. Default: true.
     pub prefix: bool,
+    /// `clients = ["claude-desktop", "cursor"]`: the MCP clients that see
+    /// this server (`keyward serve --client NAME` on stdio, the agent's
+    /// token name over HTTP). `None` (the key absent): every client. For
+    /// any other client the gateway treats the server as not configured:
+    /// not listed, and a call to it is refused as unknown.
+    pub clients: Option<Vec<String>>,
+}
+
+impl Server {
+    /// Whether a session that is `client` (`None`: it named none) sees
+    /// this server. A server with a `clients` list is seen only by the
+    /// clients it names; a session that named no client sees only the
+    /// servers without one.
+    pub fn visible_to(&self, client: Option<&str>) -> bool {
+        match &self.clients {
+            None => true,
+            Some(list) => client.is_some_and(|c| list.iter().any(|n| n == c)),
+        }
+    }
 }
 
 /// How keyward reaches an upstream server.

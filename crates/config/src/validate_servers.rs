@@ -13,8 +13,8 @@ use url::Url;
 use crate::upstream::{EnvValue, Server, ServerTransport, TemplatedValue};
 use crate::validate::Ctx;
 use crate::values::{
-    has_secret_scheme, key, parse_env_value, parse_header_value, parse_rate, validate_env_name,
-    validate_program, validate_upstream_name,
+    has_secret_scheme, key, parse_env_value, parse_header_value, parse_rate, validate_client_name,
+    validate_env_name, validate_program, validate_upstream_name,
 };
 use crate::{ConfigError, parse_duration};
 
@@ -34,6 +34,8 @@ pub(crate) struct RawServer {
     prompts: Option<keyward_policy::Action>,
     /// `false`: the agent sees the server's names without `SERVER__`.
     prefix: Option<bool>,
+    /// The MCP clients that see the server; absent: every client.
+    clients: Option<Vec<String>>,
     /// Spanned keys give back the file order, which a plain map loses.
     #[serde(default)]
     tools: BTreeMap<Spanned<String>, RawTool>,
@@ -168,6 +170,10 @@ pub(crate) fn validate_server(
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let clients = raw
+        .clients
+        .map(|list| validate_clients(&list).map_err(|m| ctx.invalid(at("clients"), m)))
+        .transpose()?;
     Ok(Server {
         name: name.to_string(),
         transport,
@@ -177,7 +183,28 @@ pub(crate) fn validate_server(
         resources: raw.resources.unwrap_or(keyward_policy::Action::Deny),
         prompts: raw.prompts.unwrap_or(keyward_policy::Action::Deny),
         prefix: raw.prefix.unwrap_or(true),
+        clients,
     })
+}
+
+/// A `clients` list: at least one valid name, each once.
+fn validate_clients(list: &[String]) -> Result<Vec<String>, String> {
+    if list.is_empty() {
+        return Err(
+            "an empty list would hide the server from every client: name at least one client \
+             (e.g. [\"claude-desktop\"]), or remove the key to let every client see it"
+                .into(),
+        );
+    }
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for name in list {
+        validate_client_name(name)?;
+        if out.contains(name) {
+            return Err(format!("client `{name}` is named twice"));
+        }
+        out.push(name.clone());
+    }
+    Ok(out)
 }
 
 /// The names an unprefixed server (`prefix = false`) must leave alone can

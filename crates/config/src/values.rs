@@ -52,6 +52,30 @@ pub(crate) fn validate_upstream_name(kind: &str, name: &str) -> Result<(), Strin
     Ok(())
 }
 
+/// An MCP client's name, as `clients` lists, `keyward serve --client` and
+/// `keyward import` write it: the names `keyward import` knows
+/// (`claude-desktop`, `cursor`, ...) and any other, in the alphabet of
+/// agent names (a `keyward serve --http` agent's name is its client name):
+/// 1-64 ASCII letters, digits, `.`, `_` or `-`, starting with a letter or
+/// digit.
+pub fn validate_client_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid client name `{}`: use 1-64 letters, digits, `.`, `_` or `-`, starting with a \
+             letter or digit (e.g. claude-desktop, cursor)",
+            name.escape_debug()
+        ))
+    }
+}
+
 /// `[A-Za-z_][A-Za-z0-9_]*`: what every shell and `env` accept.
 pub(crate) fn validate_env_name(name: &str) -> Result<(), String> {
     let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')

@@ -24,4 +24,6 @@ pub mod transport;
 pub use error::GatewayError;
 pub use gateway::Gateway;
 pub use pipeline::route::ServiceRuntime;
-pub use transport::{KeywardServer, Shape, Started, serve_stdio, serve_stdio_starting};
+pub use transport::{
+    KeywardServer, Shape, Started, serve_stdio, serve_stdio_as, serve_stdio_starting,
+};

@@ -181,6 +181,7 @@ paths = ["/held/never"]
         agent: "tester".into(),
         id: "session-1".into(),
         asker: Asker::Nobody,
+        client: None,
     };
     Fixture {
         dir,

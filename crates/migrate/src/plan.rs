@@ -66,6 +66,12 @@ pub struct Options {
     /// `(default name, chosen name)`: the user's names for vault entries
     /// (`--name github.GITHUB_PERSONAL_ACCESS_TOKEN=gh_pat`).
     pub renames: Vec<(String, String)>,
+    /// The client this file belongs to, by the name keyward.toml's
+    /// `clients` lists and `keyward serve --client` use: its wrapped
+    /// servers are kept to it, and its `keyward` entry starts `keyward
+    /// serve --client NAME` (a `--client` the file's `keyward` entry has
+    /// already wins). `None`: shared, every client sees them.
+    pub client: Option<String>,
 }
 
 impl Options {
@@ -108,6 +114,9 @@ pub struct WrappedServer {
     pub tools: Vec<(String, &'static str)>,
     /// The client entry it came from.
     pub from: String,
+    /// `clients = [...]` of a new server: the client it is kept to; empty:
+    /// every client sees it.
+    pub clients: Vec<String>,
 }
 
 impl std::fmt::Debug for WrappedServer {
@@ -165,9 +174,15 @@ pub struct FilePlan {
     /// and reused, in order (wrap mode).
     pub wrapped: Vec<String>,
     /// The file starts `keyward serve` after the import: it had a
-    /// `keyward` entry already, or gets one. Such a client sees every
-    /// server of keyward.toml, not only its own.
+    /// `keyward` entry already, or gets one. Such a client sees the servers
+    /// of keyward.toml kept to it and every server without a `clients`
+    /// list (all of them, when nothing is kept to a client).
     pub keyward_entry: bool,
+    /// The client this file's wrapped servers are kept to (see
+    /// [`Options::client`]); `None`: every client sees them. A reused
+    /// server (in [`FilePlan::wrapped`], not in [`FilePlan::servers`])
+    /// must let this client see it too.
+    pub client: Option<String>,
     pub skipped: Vec<Skipped>,
     pub notes: Vec<String>,
 }
@@ -180,6 +195,7 @@ impl std::fmt::Debug for FilePlan {
             .field("servers", &self.servers)
             .field("wrapped", &self.wrapped)
             .field("keyward_entry", &self.keyward_entry)
+            .field("client", &self.client)
             .field("skipped", &self.skipped)
             .field("notes", &self.notes)
             .finish_non_exhaustive()
@@ -284,6 +300,7 @@ pub fn plan_file(
 ) -> Result<FilePlan, PlanError> {
     let mut plan = FilePlan::default();
     let entries = clients::read_entries(text, format, client)?;
+    plan.client = file_client(&entries, opts);
     let mut keyward_added: Vec<clients::Container> = Vec::new();
     for entry in &entries {
         if is_keyward(entry) {
@@ -356,6 +373,7 @@ pub fn plan_file(
                         .collect(),
                     tools: opts.policy.rules(),
                     from: entry.location(),
+                    clients: plan.client.iter().cloned().collect(),
                 };
                 let Some((name, state)) = choose(&base, |n| {
                     let candidate = WrappedServer {
@@ -389,7 +407,7 @@ pub fn plan_file(
                         name: "keyward".into(),
                         entry: NewEntry {
                             command: opts.keyward_command.clone(),
-                            args: vec!["serve".into()],
+                            args: serve_args(plan.client.as_deref()),
                             env: opts.keyward_env.clone(),
                             stdio_type: client == Some(Client::VsCode),
                         },
@@ -424,12 +442,89 @@ pub fn plan_file(
             }
         }
     }
+    plan.edits
+        .extend(keyward_entries_for_client(&entries, &plan));
     plan.new_text = if plan.edits.is_empty() {
         text.to_string()
     } else {
         rewrite::apply(text, format, &plan.edits)?
     };
     Ok(plan)
+}
+
+/// `keyward serve`, as the `keyward` entry of a file kept to `client`
+/// starts it.
+pub fn serve_args(client: Option<&str>) -> Vec<String> {
+    let mut args = vec!["serve".to_string()];
+    if let Some(c) = client {
+        args.extend(["--client".to_string(), c.to_string()]);
+    }
+    args
+}
+
+/// The `--client NAME` of a `keyward serve` entry's arguments.
+pub fn serve_client(args: &[String]) -> Option<&str> {
+    if args.first().map(String::as_str) != Some("serve") {
+        return None;
+    }
+    let mut rest = args.iter().skip(1);
+    while let Some(a) = rest.next() {
+        if let Some(name) = a.strip_prefix("--client=") {
+            return Some(name);
+        }
+        if a == "--client" {
+            return rest.next().map(String::as_str);
+        }
+    }
+    None
+}
+
+/// The client a file's servers are kept to: none when shared; else the
+/// `--client` its `keyward serve` entry already has (that session must
+/// see them), else the one the import was given.
+fn file_client(entries: &[ServerEntry], opts: &Options) -> Option<String> {
+    opts.client.as_ref()?;
+    entry_client(entries).or_else(|| opts.client.clone())
+}
+
+/// The `--client` of the file's `keyward serve` entry.
+fn entry_client(entries: &[ServerEntry]) -> Option<String> {
+    entries
+        .iter()
+        .filter(|e| is_keyward(e))
+        .find_map(|e| serve_client(&e.args))
+        .map(String::from)
+}
+
+/// A `keyward serve` entry the file had already, without `--client`,
+/// would not see the servers now kept to the file's client: it gets
+/// `--client NAME` (it still sees every server without a `clients` list,
+/// so it loses nothing). Only when this import wraps servers of the file.
+fn keyward_entries_for_client(entries: &[ServerEntry], plan: &FilePlan) -> Vec<Edit> {
+    let Some(client) = plan.client.as_deref() else {
+        return Vec::new();
+    };
+    if plan.wrapped.is_empty() {
+        return Vec::new();
+    }
+    entries
+        .iter()
+        .filter(|e| is_keyward(e) && e.args.first().is_some_and(|a| a == "serve"))
+        .filter(|e| serve_client(&e.args).is_none())
+        .map(|e| {
+            let mut args = serve_args(Some(client));
+            args.extend(e.args.iter().skip(1).cloned());
+            Edit::Run {
+                container: e.container.clone(),
+                name: e.name.clone(),
+                command: e.command.clone().unwrap_or_else(|| "keyward".into()),
+                args,
+                nested_command: e.nested_command,
+                env: Vec::new(),
+                add_env: Vec::new(),
+            }
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -46,6 +46,7 @@ fn opts(mode: Mode) -> Options {
         keyward_command: "/usr/bin/keyward".into(),
         keyward_env: vec![],
         renames: vec![],
+        client: None,
     }
 }
 
@@ -242,5 +243,178 @@ fn debug_of_a_plan_shows_no_value() {
     assert!(
         !shown.contains(PAT) && !shown.contains("kw_canary_literal_host"),
         "{shown}"
+    );
+}
+
+// === keeping each client to its own servers ===
+
+fn for_client(mode: Mode, client: &str) -> Options {
+    Options {
+        client: Some(client.into()),
+        ..opts(mode)
+    }
+}
+
+#[test]
+fn a_client_kept_to_its_servers_gets_serve_client_and_its_servers_name_it() {
+    let text = cursor(&format!(r#"{{"GITHUB_TOKEN": "{PAT}"}}"#));
+    let p = plan_file(
+        &text,
+        Format::Json,
+        Some(Client::Cursor),
+        &for_client(Mode::Wrap, "cursor"),
+        &mut Fake::default(),
+    )
+    .unwrap();
+    assert_eq!(p.client.as_deref(), Some("cursor"));
+    assert_eq!(p.servers[0].clients, ["cursor"]);
+    assert!(
+        p.new_text
+            .contains(r#""args": ["serve", "--client", "cursor"]"#),
+        "{}",
+        p.new_text
+    );
+
+    // Shared: no list, and the entry starts plain `keyward serve`.
+    let p = plan_file(
+        &text,
+        Format::Json,
+        Some(Client::Cursor),
+        &opts(Mode::Wrap),
+        &mut Fake::default(),
+    )
+    .unwrap();
+    assert_eq!(p.client, None);
+    assert!(p.servers[0].clients.is_empty());
+    assert!(
+        p.new_text.contains(r#""args": ["serve"]"#),
+        "{}",
+        p.new_text
+    );
+}
+
+#[test]
+fn a_keyward_entry_the_file_had_gets_the_client_or_names_it() {
+    let with_entry = |args: &str| {
+        format!(
+            r#"{{"mcpServers": {{
+                "keyward": {{"command": "/opt/keyward", "args": {args}, "env": {{"KEYWARD_HOME": "/h"}}}},
+                "gh": {{"command": "npx", "args": ["gh"], "env": {{"GITHUB_TOKEN": "{PAT}"}}}}
+            }}}}"#
+        )
+    };
+    // `serve` without --client would not see the servers now kept to
+    // the client: it gets `--client`, keeping its other arguments.
+    let text = with_entry(r#"["serve", "--verbose"]"#);
+    let p = plan_file(
+        &text,
+        Format::Json,
+        None,
+        &for_client(Mode::Wrap, "claude-desktop"),
+        &mut Fake::default(),
+    )
+    .unwrap();
+    assert!(
+        p.new_text
+            .contains(r#""args": ["serve", "--client", "claude-desktop", "--verbose"]"#),
+        "{}",
+        p.new_text
+    );
+    assert!(p.new_text.contains(r#""command": "/opt/keyward""#));
+    assert!(p.new_text.contains(r#""KEYWARD_HOME": "/h""#));
+    assert_eq!(
+        p.new_text.matches("\"keyward\"").count(),
+        1,
+        "{}",
+        p.new_text
+    );
+
+    // An entry that names its client already: that is the file's client.
+    let text = with_entry(r#"["serve", "--client", "my-desktop"]"#);
+    let p = plan_file(
+        &text,
+        Format::Json,
+        None,
+        &for_client(Mode::Wrap, "claude-desktop"),
+        &mut Fake::default(),
+    )
+    .unwrap();
+    assert_eq!(p.client.as_deref(), Some("my-desktop"));
+    assert_eq!(p.servers[0].clients, ["my-desktop"]);
+    assert!(
+        p.new_text
+            .contains(r#"["serve", "--client", "my-desktop"]"#)
+    );
+
+    // Shared: the entry is left as it was.
+    let text = with_entry(r#"["serve"]"#);
+    let p = plan_file(
+        &text,
+        Format::Json,
+        None,
+        &opts(Mode::Wrap),
+        &mut Fake::default(),
+    )
+    .unwrap();
+    assert!(
+        p.new_text.contains(r#""args": ["serve"]"#),
+        "{}",
+        p.new_text
+    );
+
+    // `--mode run` wraps nothing: the entry is left as it was.
+    let p = plan_file(
+        &text,
+        Format::Json,
+        None,
+        &for_client(Mode::Run, "claude-desktop"),
+        &mut Fake::default(),
+    )
+    .unwrap();
+    assert!(
+        p.new_text.contains(r#""args": ["serve"]"#),
+        "{}",
+        p.new_text
+    );
+}
+
+#[test]
+fn serve_client_reads_both_spellings() {
+    let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        plan::serve_client(&a(&["serve", "--client", "cursor"])),
+        Some("cursor")
+    );
+    assert_eq!(
+        plan::serve_client(&a(&["serve", "--client=zed"])),
+        Some("zed")
+    );
+    assert_eq!(plan::serve_client(&a(&["serve"])), None);
+    assert_eq!(plan::serve_client(&a(&["run", "--client", "x"])), None);
+    assert_eq!(plan::serve_client(&a(&["serve", "--client"])), None);
+    assert_eq!(
+        plan::serve_args(Some("vscode")),
+        ["serve", "--client", "vscode"]
+    );
+    assert_eq!(plan::serve_args(None), ["serve"]);
+}
+
+#[test]
+fn codex_toml_entry_gets_the_client_too() {
+    let text =
+        format!("[mcp_servers.gh]\ncommand = \"npx\"\nenv = {{ GITHUB_TOKEN = \"{PAT}\" }}\n");
+    let p = plan_file(
+        &text,
+        Format::Toml,
+        Some(Client::Codex),
+        &for_client(Mode::Wrap, "codex"),
+        &mut Fake::default(),
+    )
+    .unwrap();
+    assert!(
+        p.new_text
+            .contains(r#"args = ["serve", "--client", "codex"]"#),
+        "{}",
+        p.new_text
     );
 }

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use keyward_audit::AuditLog;
 use keyward_config::Paths;
-use keyward_gateway::{Gateway, GatewayError, Shape, Started, serve_stdio_starting};
+use keyward_gateway::{Gateway, GatewayError, Shape, Started, serve_stdio_as};
 
 use crate::config_approval;
 use crate::env::ProcessEnv;
@@ -30,6 +30,11 @@ pub(crate) fn run(
     if let Some(addr) = &args.http {
         return crate::cmd::serve_http::run(paths, env, args, addr);
     }
+    if let Some(c) = &args.client {
+        keyward_config::validate_client_name(c)
+            .map_err(|m| CliError::msg(format!("--client: {m}")))?;
+    }
+    let client = args.client.clone();
     // The last approved config, not keyward.toml as it is (SECURITY.md item 6).
     // A config that cannot be read is served as a failed start, too.
     let approved = config_approval::serving(paths);
@@ -46,6 +51,11 @@ pub(crate) fn run(
         let builder = s.spawn(move || {
             let mut known = Known::default();
             let built = approved.and_then(|a| build(paths, env, a, &handle, &mut known));
+            if let Ok(gateway) = &built
+                && let Some(note) = client_note(gateway, args.client.as_deref())
+            {
+                eprintln!("keyward: {note}");
+            }
             match built {
                 Ok(gateway) => {
                     // The server may already be gone (the client hung up): fine.
@@ -60,7 +70,7 @@ pub(crate) fn run(
                 }
             }
         });
-        let served = rt.block_on(serve_stdio_starting(shape, rx));
+        let served = rt.block_on(serve_stdio_as(client, shape, rx));
         let failed = builder.join().unwrap_or(true);
         (served, failed)
     });
@@ -99,6 +109,59 @@ fn build(
         "keyward serving MCP on stdio"
     );
     Ok(gateway)
+}
+
+/// What a session's client leaves out, said on stderr (the MCP client's
+/// log) at start, so that a server missing from the agent's list has its
+/// reason somewhere a human looks: servers kept to other clients while no
+/// `--client` was given, or a `--client` that no `clients` list names.
+fn client_note(gateway: &Gateway, client: Option<&str>) -> Option<String> {
+    let servers = gateway.servers();
+    let kept: Vec<&str> = servers
+        .iter()
+        .filter(|(_, rt)| rt.server.clients.is_some())
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    let hidden: Vec<&str> = servers
+        .iter()
+        .filter(|(_, rt)| !rt.server.visible_to(client))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    match client {
+        None => Some(format!(
+            "this session has no --client, so it does not see the servers kept to named clients \
+             by their `clients` lists: {}. Start it as `keyward serve --client NAME` to be one of them",
+            hidden.join(", ")
+        )),
+        Some(c) if hidden.len() == kept.len() => Some(format!(
+            "no server's `clients` list names `{c}`: this session sees only the servers without \
+             a list (not {}). The names in use: {}",
+            hidden.join(", "),
+            known_clients(servers)
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Every client name the servers' `clients` lists use, once each.
+fn known_clients(
+    servers: &std::collections::BTreeMap<
+        String,
+        std::sync::Arc<keyward_gateway::servers::ServerRuntime>,
+    >,
+) -> String {
+    let mut names: Vec<&str> = servers
+        .values()
+        .filter_map(|rt| rt.server.clients.as_ref())
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join(", ")
 }
 
 /// The values the start-up saw before it failed: the failure's text is

@@ -79,6 +79,7 @@ fn add(
         command: command.clone(),
         args: args.to_vec(),
         env: vars,
+        clients: a.clients.clone(),
         ..ServerSpec::default()
     };
     let mut doc = ConfigDoc::load(file)?;
@@ -119,7 +120,31 @@ fn add(
             spec.name
         );
     }
+    note_clients(&spec.clients);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who sees a server added with `--client`, and a name that is none of the
+/// clients `keyward import` knows (a typo would hide the server from the
+/// client meant).
+fn note_clients(clients: &[String]) {
+    if clients.is_empty() {
+        return;
+    }
+    println!(
+        "only these clients see it: {} (a `keyward serve --client NAME`, or the agent NAME of \
+         `keyward serve --http`)",
+        clients.join(", ")
+    );
+    for c in clients {
+        if c.parse::<keyward_migrate::locate::Client>().is_err() {
+            eprintln!(
+                "note: `{c}` is not one of the clients `keyward import` knows (claude-desktop, \
+                 claude-code, cursor, vscode, windsurf, zed, codex, gemini); it matches only a \
+                 `keyward serve --client {c}` or an agent named `{c}`"
+            );
+        }
+    }
 }
 
 /// A problem with what was given on the command line is said as such (the
@@ -308,6 +333,9 @@ fn list(paths: &Paths, env: &ProcessEnv, file: &Path) -> Result<ExitCode, CliErr
                 }
             }
         }
+        if let Some(clients) = &s.clients {
+            println!("  clients {} (no other client sees it)", clients.join(", "));
+        }
         if s.tools.is_empty() {
             println!("  (no tool rules: every tool is denied)");
         }
@@ -322,6 +350,12 @@ fn list(paths: &Paths, env: &ProcessEnv, file: &Path) -> Result<ExitCode, CliErr
         {
             println!("  UNAVAILABLE: {why}");
         }
+    }
+    if cfg.servers.values().any(|s| s.clients.is_some()) {
+        println!(
+            "(a server without a `clients` line is seen by every client; `keyward serve` without \
+             --client sees only those)"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

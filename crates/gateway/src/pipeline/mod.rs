@@ -107,9 +107,10 @@ async fn walk<K: Kind>(
     rec: &mut Event,
     started: Instant,
 ) -> Result<K::Answer, Stop> {
-    // route: what does the call name?
+    // route: what does the call name; may this client reach it?
     let routed = K::route(st, call, rec).await?;
     let target = K::target(&routed);
+    route::reach::<K>(&st.tables, call, &target)?;
 
     // policy: may it, within its rate budget?
     let verdict = policy::decide(st, &call.session, K::rules(&st.tables, &routed), &target);
@@ -174,6 +175,9 @@ pub async fn would_allow<K: Kind>(st: &Stages, call: &Call) -> bool {
     let Ok(routed) = K::route(st, call, &mut scratch).await else {
         return false;
     };
+    if route::reach::<K>(&st.tables, call, &K::target(&routed)).is_err() {
+        return false;
+    }
     let verdict = policy::decide(
         st,
         &call.session,

@@ -11,6 +11,11 @@
 //! carries a bearer token, and the HTTP front puts the token's agent name
 //! ([`AuthenticatedAgent`]) in the request's extensions. That name is the
 //! session's agent; `clientInfo` is not consulted at all.
+//!
+//! The session's client ([`Session::client`]) is what the servers'
+//! `clients` lists name: on stdio the `--client NAME` keyward was started
+//! with (by the MCP client's own config: not something the agent says over
+//! MCP), over HTTP the token's agent name. `clientInfo` never counts.
 
 use std::sync::{Arc, OnceLock};
 
@@ -28,6 +33,11 @@ pub struct Session {
     pub id: String,
     /// How a `confirm` can ask the human at this client.
     pub asker: Asker,
+    /// The MCP client this session is, for the servers' `clients` lists
+    /// (see [`keyward_config::Server::visible_to`]): `keyward serve
+    /// --client NAME` on stdio, the token's agent name over HTTP. `None`
+    /// (stdio without `--client`): only the servers without a list.
+    pub client: Option<String>,
 }
 
 /// The agent an HTTP request authenticated as: the name of its bearer
@@ -42,6 +52,8 @@ pub struct AuthenticatedAgent(pub String);
 pub struct ConnectionIdentity {
     agent: Arc<OnceLock<String>>,
     authenticated: bool,
+    /// `keyward serve --client NAME` (stdio; never set when authenticated).
+    client: Option<String>,
     id: SessionId,
 }
 
@@ -86,7 +98,17 @@ impl ConnectionIdentity {
         ConnectionIdentity {
             agent: Arc::default(),
             authenticated: true,
+            client: None,
             id: SessionId::default(),
+        }
+    }
+
+    /// For `keyward serve --client NAME` on stdio: every session of the
+    /// connection is `client`.
+    pub fn for_client(client: Option<String>) -> ConnectionIdentity {
+        ConnectionIdentity {
+            client,
+            ..ConnectionIdentity::default()
         }
     }
 
@@ -96,6 +118,7 @@ impl ConnectionIdentity {
         ConnectionIdentity {
             agent: Arc::default(),
             authenticated: self.authenticated,
+            client: self.client.clone(),
             id: SessionId::default(),
         }
     }
@@ -136,6 +159,9 @@ impl ConnectionIdentity {
         agent: Option<&AuthenticatedAgent>,
         stateless: bool,
     ) -> Session {
+        // Over HTTP the token's agent name is the client name: checked by
+        // the token, never taken from the request.
+        let client = agent.map(|a| a.0.clone());
         let agent = agent.map_or_else(|| UNAUTHENTICATED.to_string(), |a| sanitize(&a.0));
         let id = if stateless {
             format!("agent:{agent}")
@@ -146,6 +172,7 @@ impl ConnectionIdentity {
             agent,
             id,
             asker: Asker::Nobody,
+            client,
         }
     }
 
@@ -158,6 +185,7 @@ impl ConnectionIdentity {
             agent: agent.clone(),
             id: self.id.0.id.clone(),
             asker: Asker::Nobody,
+            client: self.client.clone(),
         }
     }
 }
@@ -234,6 +262,37 @@ mod tests {
         assert_eq!(id.session_for(Some("claude 1.0")).agent, "claude 1.0");
         assert_eq!(id.session_for(Some("someone-else 2")).agent, "claude 1.0");
         assert_eq!(id.session_for(None).agent, "claude 1.0");
+    }
+
+    #[test]
+    fn the_client_is_the_one_keyward_was_started_as_or_the_tokens_agent() {
+        let stdio = ConnectionIdentity::for_client(Some("cursor".into()));
+        assert_eq!(
+            stdio
+                .session_for(Some("claude-desktop 1.0"))
+                .client
+                .as_deref(),
+            Some("cursor")
+        );
+        assert_eq!(
+            stdio.fresh().session_for(None).client.as_deref(),
+            Some("cursor")
+        );
+        assert_eq!(
+            ConnectionIdentity::default()
+                .session_for(Some("cursor"))
+                .client,
+            None
+        );
+        let http = ConnectionIdentity::authenticated();
+        let a = AuthenticatedAgent("claude-desktop".into());
+        assert_eq!(
+            http.authenticated_session(Some(&a), false)
+                .client
+                .as_deref(),
+            Some("claude-desktop")
+        );
+        assert_eq!(http.authenticated_session(None, false).client, None);
     }
 
     #[test]

@@ -45,11 +45,13 @@ use crate::approvals::Ask;
 /// How much of the reason a step stopped the run is kept.
 const REASON_CHARS: usize = 1000;
 
-/// The tools the agent sees for the configured workflows.
-pub fn definitions(st: &Stages) -> Vec<Tool> {
+/// The tools the agent sees for the configured workflows (those whose
+/// servers `session` sees, [`super::route::Tables::sees_workflow`]).
+pub fn definitions(st: &Stages, session: &Session) -> Vec<Tool> {
     st.tables
         .workflows
         .values()
+        .filter(|wf| st.tables.sees_workflow(session, wf))
         .map(|wf| {
             let mut properties = Map::new();
             for (name, input) in &wf.inputs {
@@ -130,6 +132,11 @@ pub async fn run_workflow(
         run: Some(run_id.clone()),
         ..Event::default()
     };
+    if !st.tables.sees_workflow(session, wf) {
+        let stop = super::route::refuse_hidden_workflow(&st.tables, session, wf);
+        return audit::stopped(&st.audit, &st.scrubber(), event, Instant::now(), stop)
+            .into_outcome();
+    }
     let inputs = match check_inputs(wf, args.unwrap_or_default()) {
         Ok(i) => i,
         Err(m) => return refuse(st, event, &format!("error: {m}")).into_outcome(),

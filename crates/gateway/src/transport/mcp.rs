@@ -22,6 +22,7 @@ use crate::pipeline::kind::prompt::{self, GetPrompt};
 use crate::pipeline::kind::resource::{self, ReadResource};
 use crate::pipeline::kind::tool::{self, UpstreamTool};
 use crate::pipeline::redact::scrub_result;
+use crate::pipeline::route::unknown_tool;
 use crate::pipeline::session::{ConnectionIdentity, Session};
 use crate::pipeline::{Call, Kind, Stages, Stopped, ToolOutcome, run, workflow};
 use crate::transport::tools::{self, HTTP_REQUEST, LIST_SERVICES, REQUEST_ACCESS, RUN_COMMAND};
@@ -88,13 +89,19 @@ impl KeywardServer {
     }
 
     pub(super) fn with(shape: Shape) -> Self {
+        Self::with_client(shape, None)
+    }
+
+    /// For `keyward serve --client NAME` on stdio: every session of this
+    /// server is `client`, for the servers' `clients` lists.
+    pub(super) fn with_client(shape: Shape, client: Option<String>) -> Self {
         KeywardServer {
             tools: tools::definitions(shape.commands),
             shape,
             gateway: Arc::new(OnceLock::new()),
             gate: Arc::new(tokio::sync::Mutex::new(())),
             failed: Arc::new(OnceLock::new()),
-            identity: ConnectionIdentity::default(),
+            identity: ConnectionIdentity::for_client(client),
             following: Arc::new(OnceLock::new()),
         }
     }
@@ -180,7 +187,7 @@ impl KeywardServer {
         let call = Call::new(session, &request.name, request.arguments);
         match request.name.as_ref() {
             REQUEST_ACCESS => answer(run::<RequestAccess>(st, &call).await),
-            LIST_SERVICES => Reply::Done(into_result(tools::list_services(st))),
+            LIST_SERVICES => Reply::Done(into_result(tools::list_services(st, session))),
             HTTP_REQUEST => answer(run::<Http>(st, &call).await),
             RUN_COMMAND if !st.tables.commands.is_empty() => {
                 answer(run::<RunCommand>(st, &call).await)
@@ -191,10 +198,10 @@ impl KeywardServer {
             name if st.tables.route_name(name).is_some() => {
                 answer_with(run::<UpstreamTool>(st, &call).await, |r| r)
             }
-            other => Reply::Done(into_result(ToolOutcome::error(format!(
-                "error: unknown tool `{}`; call list_services, or list the tools again",
-                printable(other, 64)
-            )))),
+            // A server's tool the session does not see is routed all the
+            // same, and refused (and recorded) by the route stage with
+            // this very text.
+            other => Reply::Done(into_result(ToolOutcome::error(unknown_tool(other)))),
         }
     }
 }
@@ -259,17 +266,19 @@ impl ServerHandler for KeywardServer {
             Err(e) => return Err(e),
         };
         self.follow_list_changes(&gw, &context.peer);
+        let session = self.identity.session(&context);
         let mut all = self.tools.clone();
-        all.extend(workflow::definitions(gw.stages()));
-        all.extend(tool::list_all(gw.stages()).await);
+        all.extend(workflow::definitions(gw.stages(), &session));
+        all.extend(tool::list_all(gw.stages(), &session).await);
         Ok(ListToolsResult::with_all_items(all))
     }
 
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
+        let session = self.identity.session(&context);
         let gw = match self.ready().await {
             Ok(gw) => gw,
             Err(_) if self.has_failed() => {
@@ -278,7 +287,7 @@ impl ServerHandler for KeywardServer {
             Err(e) => return Err(e),
         };
         Ok(ListResourcesResult::with_all_items(
-            resource::list_resources(gw.stages()).await,
+            resource::list_resources(gw.stages(), &session).await,
         ))
     }
 
@@ -301,8 +310,9 @@ impl ServerHandler for KeywardServer {
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
+        let session = self.identity.session(&context);
         let gw = match self.ready().await {
             Ok(gw) => gw,
             Err(_) if self.has_failed() => {
@@ -311,7 +321,7 @@ impl ServerHandler for KeywardServer {
             Err(e) => return Err(e),
         };
         Ok(ListPromptsResult::with_all_items(
-            prompt::list_prompts(gw.stages()).await,
+            prompt::list_prompts(gw.stages(), &session).await,
         ))
     }
 

@@ -12,4 +12,4 @@ pub mod stdio;
 mod tools;
 
 pub use mcp::{KeywardServer, Shape};
-pub use stdio::{Started, serve_stdio, serve_stdio_starting};
+pub use stdio::{Started, serve_stdio, serve_stdio_as, serve_stdio_starting};

@@ -30,7 +30,19 @@ pub async fn serve_stdio_starting(
     shape: Shape,
     gateway: tokio::sync::oneshot::Receiver<Started>,
 ) -> Result<(), GatewayError> {
-    let server = KeywardServer::with(shape);
+    serve_stdio_as(None, shape, gateway).await
+}
+
+/// [`serve_stdio_starting`] for `keyward serve --client NAME`: the
+/// connection is the MCP client `client`, and sees the servers whose
+/// `clients` list names it (and those without a list). `None`: only
+/// those without a list.
+pub async fn serve_stdio_as(
+    client: Option<String>,
+    shape: Shape,
+    gateway: tokio::sync::oneshot::Receiver<Started>,
+) -> Result<(), GatewayError> {
+    let server = KeywardServer::with_client(shape, client);
     let turn = server.gate.clone().lock_owned().await;
     let slot = server.gateway.clone();
     let failed = server.failed.clone();

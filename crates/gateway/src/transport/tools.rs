@@ -6,6 +6,7 @@ use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
 use crate::pipeline::kind::http::HttpArgs;
+use crate::pipeline::session::Session;
 use crate::pipeline::{Stages, ToolOutcome};
 
 pub(crate) const LIST_SERVICES: &str = "list_services";
@@ -68,7 +69,7 @@ fn schema_of<T: schemars::JsonSchema>() -> serde_json::Map<String, Value> {
     }
 }
 
-pub(crate) fn list_services(st: &Stages) -> ToolOutcome {
+pub(crate) fn list_services(st: &Stages, session: &Session) -> ToolOutcome {
     let mut text = String::new();
     let mut list = Vec::new();
     for (name, rt) in &st.tables.services {
@@ -96,7 +97,7 @@ pub(crate) fn list_services(st: &Stages) -> ToolOutcome {
         }));
     }
     let mut others = Vec::new();
-    for (name, rt) in &st.tables.servers {
+    for (name, rt) in st.tables.servers_for(session) {
         if let Some(reason) = &rt.unavailable {
             others.push(json!({"server": name, "unavailable": reason}));
             text.push_str(&format!(

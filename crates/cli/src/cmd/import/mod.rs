@@ -16,7 +16,7 @@ mod undo;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use keyward_config::{ConfigDoc, Paths, ServerSpec};
+use keyward_config::{Config, ConfigDoc, Paths, ServerSpec};
 use keyward_migrate::backup::{Backups, FileWrite};
 use keyward_migrate::detect;
 use keyward_migrate::diff::masked_diff;
@@ -39,6 +39,10 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<E
     if args.undo {
         let edit = edit::begin(paths, env, "keyward import --undo")?;
         return undo::undo(paths, env, args.force, edit);
+    }
+    if let Some(c) = &args.client {
+        keyward_config::validate_client_name(c)
+            .map_err(|m| CliError::msg(format!("--client: {m}")))?;
     }
     let config = config_file(paths)?;
     let targets = targets::resolve(env, args.target.as_deref())?;
@@ -63,6 +67,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<E
             .map(|h| vec![("KEYWARD_HOME".to_string(), absolute(h))])
             .unwrap_or_default(),
         renames: renames(&args.names)?,
+        client: None,
     };
 
     let mut doc = ConfigDoc::load(&config)?;
@@ -75,6 +80,10 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<E
                 eprintln!("keyward: skipping {}: {e}", t.path.display());
                 continue;
             }
+        };
+        let opts = Options {
+            client: client_of(&t, &args),
+            ..opts.clone()
         };
         match plan::plan_file(&text, t.format, t.client, &opts, &mut names) {
             Ok(p) => plans.push((t, text, p)),
@@ -89,9 +98,10 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<E
             doc.add_server(&spec_of(s))?;
         }
     }
+    let reused = clients_of_reused(&mut doc, &plans)?;
     let config_after = doc.text();
-    report(&plans, &opts);
-    shared_servers(&plans, &doc.server_names());
+    report(&plans, &opts, &reused);
+    who_sees(&plans, &doc.validate()?, args.shared);
     let changed: Vec<&(Target, String, FilePlan)> =
         plans.iter().filter(|(_, _, p)| p.changes_file()).collect();
     if changed.is_empty() {
@@ -205,12 +215,52 @@ fn spec_of(s: &plan::WrappedServer) -> ServerSpec {
             .iter()
             .map(|(p, a)| (p.clone(), (*a).to_string()))
             .collect(),
+        clients: s.clients.clone(),
     }
 }
 
+/// The client a target's servers are kept to: none with `--shared`; else
+/// `--client`, else the client whose config it is. A file at no known
+/// client's place, without `--client`, is shared (and the import says how
+/// to keep it to its client).
+fn client_of(t: &Target, args: &ImportArgs) -> Option<String> {
+    if args.shared {
+        return None;
+    }
+    args.client
+        .clone()
+        .or_else(|| t.client.map(|c| c.as_str().to_string()))
+}
+
+/// A server keyward.toml has already (or this import adds for another
+/// file), which a file's entry now goes through: its client must see it
+/// too, so a second client that had the very same server keeps it; a
+/// shared import lets every client see it (its entry starts `keyward
+/// serve` without `--client`, which sees only servers without a list).
+/// What changed, per plan: `(server, what)`.
+fn clients_of_reused(
+    doc: &mut ConfigDoc,
+    plans: &[(Target, String, FilePlan)],
+) -> Result<Vec<Vec<(String, String)>>, CliError> {
+    let mut out = Vec::with_capacity(plans.len());
+    for (_, _, p) in plans {
+        let mut changed = Vec::new();
+        for name in &p.wrapped {
+            let what = match &p.client {
+                Some(c) if doc.add_server_client(name, c)? => format!("now seen by {c} too"),
+                None if doc.share_server(name)? => "now seen by every client".to_string(),
+                _ => continue,
+            };
+            changed.push((name.clone(), what));
+        }
+        out.push(changed);
+    }
+    Ok(out)
+}
+
 /// What import will do, file by file; values appear only masked.
-fn report(plans: &[(Target, String, FilePlan)], opts: &Options) {
-    for (t, _, p) in plans {
+fn report(plans: &[(Target, String, FilePlan)], opts: &Options, reused: &[Vec<(String, String)>]) {
+    for (i, (t, _, p)) in plans.iter().enumerate() {
         if p.edits.is_empty() && p.skipped.is_empty() && p.notes.is_empty() {
             continue;
         }
@@ -238,6 +288,11 @@ fn report(plans: &[(Target, String, FilePlan)], opts: &Options) {
                 s.name, s.from
             );
         }
+        for (name, what) in reused.get(i).into_iter().flatten() {
+            println!(
+                "  = server `{name}` in keyward.toml (the same server, already there): {what}"
+            );
+        }
         for s in &p.skipped {
             println!("  ! left as is: {}: {}", s.location, s.reason);
         }
@@ -255,14 +310,14 @@ fn report(plans: &[(Target, String, FilePlan)], opts: &Options) {
     }
 }
 
-/// Says plainly that keyward serves one set of servers: every client
-/// whose `keyward` entry starts `keyward serve` sees every server of
-/// keyward.toml, its own and the other clients'. Lists what each client
-/// of this import will see.
-fn shared_servers(plans: &[(Target, String, FilePlan)], all: &[String]) {
+/// Says plainly which client will see which servers: each client its
+/// own (the `clients` lists; its entry starts `keyward serve --client
+/// NAME`) and the servers without a list, or, when shared, every server.
+/// And how to have it the other way.
+fn who_sees(plans: &[(Target, String, FilePlan)], cfg: &Config, shared: bool) {
     let clients: Vec<&(Target, String, FilePlan)> =
         plans.iter().filter(|(_, _, p)| p.keyward_entry).collect();
-    if clients.is_empty() || all.is_empty() {
+    if clients.is_empty() || cfg.servers.is_empty() {
         return;
     }
     let list = |names: &[&String]| {
@@ -272,39 +327,77 @@ fn shared_servers(plans: &[(Target, String, FilePlan)], all: &[String]) {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    println!(
-        "note: keyward serves one set of servers to every client that starts it: each client's \
-         `keyward` entry shows every server in keyward.toml ({} now), not only the ones it had:",
-        all.len()
-    );
-    for (t, _, p) in clients {
-        let client = t
-            .client
-            .map(|c| format!(" ({})", c.as_str()))
-            .unwrap_or_default();
-        let own: Vec<&String> = all.iter().filter(|n| p.wrapped.contains(n)).collect();
-        let others: Vec<&String> = all.iter().filter(|n| !p.wrapped.contains(n)).collect();
-        let seen = match (own.is_empty(), others.is_empty()) {
+    let kept = clients.iter().any(|(_, _, p)| p.client.is_some());
+    let lists = cfg.servers.values().any(|s| s.clients.is_some());
+    if kept {
+        println!(
+            "note: each client keeps to its own servers: keyward.toml's `clients` lists say which \
+             client sees which server, and each client's `keyward` entry starts `keyward serve \
+             --client NAME`:"
+        );
+    } else if lists {
+        println!(
+            "note: keyward serves the servers without a `clients` list to every client that starts \
+             it without --client: each such client's `keyward` entry shows them all, not only the \
+             ones it had:"
+        );
+    } else {
+        println!(
+            "note: keyward serves one set of servers to every client that starts it: each client's \
+             `keyward` entry shows every server in keyward.toml ({} now), not only the ones it had:",
+            cfg.servers.len()
+        );
+    }
+    for (t, _, p) in &clients {
+        let seen: Vec<&String> = cfg
+            .servers
+            .iter()
+            .filter(|(_, s)| s.visible_to(p.client.as_deref()))
+            .map(|(n, _)| n)
+            .collect();
+        let own: Vec<&String> = seen
+            .iter()
+            .copied()
+            .filter(|n| p.wrapped.contains(n))
+            .collect();
+        let others: Vec<&String> = seen
+            .iter()
+            .copied()
+            .filter(|n| !p.wrapped.contains(n))
+            .collect();
+        let shown = match (own.is_empty(), others.is_empty()) {
+            (true, true) => "no server".to_string(),
             (false, true) => format!("{} (all its own)", list(&own)),
-            (true, _) => format!("{} (none of them its own)", list(&others)),
+            (true, false) => format!("{} (none of them its own)", list(&others)),
             (false, false) => format!(
                 "{} (its own), and {} (not its own)",
                 list(&own),
                 list(&others)
             ),
         };
-        println!("  {}{client} will see {seen}", t.path.display());
+        // The client it is kept to, else the one whose config it is.
+        let client = p
+            .client
+            .clone()
+            .or_else(|| t.client.map(|c| c.as_str().to_string()))
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        println!("  {}{client} will see {shown}", t.path.display());
     }
-    let added: Vec<&String> = all
+    let added: Vec<&String> = cfg
+        .servers
         .iter()
-        .filter(|n| {
-            plans
-                .iter()
-                .any(|(_, _, p)| p.servers.iter().any(|s| &s.name == *n))
+        .filter(|(n, s)| {
+            s.clients.is_none()
+                && plans
+                    .iter()
+                    .any(|(_, _, p)| p.servers.iter().any(|w| &w.name == *n))
         })
+        .map(|(n, _)| n)
         .collect();
-    let earlier = all
-        .iter()
+    let earlier = cfg
+        .servers
+        .keys()
         .any(|n| !plans.iter().any(|(_, _, p)| p.wrapped.contains(n)));
     if !added.is_empty() && earlier {
         println!(
@@ -312,11 +405,28 @@ fn shared_servers(plans: &[(Target, String, FilePlan)], all: &[String]) {
             list(&added)
         );
     }
-    println!(
-        "  keyward cannot keep a client to its own servers yet; `--mode run` leaves each \
-         client's servers in its own config instead (their secrets still move to the vault, \
-         but no tool rules, approvals or scrubbing apply)"
-    );
+    if kept {
+        println!(
+            "  a server without a `clients` list is seen by every client; `keyward serve` without \
+             --client (a client set up by hand) sees only those"
+        );
+        println!(
+            "  to let every client see every server instead: import with --shared, or remove the \
+             `clients` lines from keyward.toml"
+        );
+    }
+    for (t, _, p) in &clients {
+        if p.client.is_none() && t.client.is_none() && !shared {
+            println!(
+                "  the client of {} is not known, so its servers are for every client; to keep it \
+                 to them, import it with --client NAME (e.g. --client cursor)",
+                t.path.display()
+            );
+        }
+    }
+    if shared {
+        println!("  to keep each client to the servers it had instead, import without --shared");
+    }
 }
 
 fn read_config(path: &Path) -> Result<String, String> {

@@ -53,7 +53,7 @@ impl Kind for RequestAccess {
             call.args.clone().unwrap_or_default(),
         ))
         .map_err(|e| Stop::refused(Decision::Error, format!("error: invalid arguments: {e}")))?;
-        let (scope, duration) = scope_of(&st.tables, &args)
+        let (scope, duration) = scope_of(&st.tables, &call.session, &args)
             .map_err(|m| Stop::refused(Decision::Error, format!("error: {m}")))?;
         let shown = scope.to_string();
         rec.target = audit::printable(&shown, 200);
@@ -195,7 +195,11 @@ pub struct AccessArgs {
     pub reason: String,
 }
 
-fn scope_of(tables: &Tables, a: &AccessArgs) -> Result<(GrantScope, Duration), String> {
+fn scope_of(
+    tables: &Tables,
+    session: &crate::pipeline::session::Session,
+    a: &AccessArgs,
+) -> Result<(GrantScope, Duration), String> {
     let duration =
         keyward_config::parse_duration(&a.duration).map_err(|e| format!("duration: {e}"))?;
     if duration > MAX_ACCESS {
@@ -243,7 +247,8 @@ fn scope_of(tables: &Tables, a: &AccessArgs) -> Result<(GrantScope, Duration), S
     } else if let Some(tool) = &a.tool {
         let (server, pattern) = split_tool_name(tool)
             .ok_or_else(|| "tool: write SERVER__PATTERN, e.g. slack__post_*".to_string())?;
-        if !tables.servers.contains_key(server) {
+        // A server this client does not see is, for it, not there.
+        if !tables.sees(session, server) {
             return Err(format!("unknown server `{}`", audit::printable(server, 64)));
         }
         GrantScope::Tool {

@@ -7,14 +7,17 @@ use std::sync::Arc;
 use futures::future::join_all;
 use keyward_connectors::mcp::{McpError, Upstream};
 
+use crate::pipeline::session::Session;
 use crate::pipeline::{Stages, redact};
 use crate::servers::ServerRuntime;
 
-/// Fetches a list from every server that `allows` it; a server that fails
+/// Fetches a list from every server `session` sees that `allows` it (no
+/// other server is started or asked); a server that fails
 /// is left out (with a warning). Locked means no traffic at all: no server
 /// is started or asked.
 pub(super) async fn from_allowed<T, F, Fut>(
     st: &Stages,
+    session: &Session,
     allows: fn(&ServerRuntime) -> bool,
     what: &str,
     fetch: F,
@@ -29,8 +32,7 @@ where
     }
     let lists = join_all(
         st.tables
-            .servers
-            .iter()
+            .servers_for(session)
             .filter(|(_, rt)| rt.unavailable.is_none() && allows(rt))
             .map(|(name, rt)| {
                 let fetch = &fetch;

@@ -14,7 +14,7 @@ pub mod tool;
 
 use std::time::Duration;
 
-use keyward_audit::Event;
+use keyward_audit::{Decision, Event};
 use keyward_config::Limits;
 use keyward_policy::{RuleRef, Rules, Target};
 use keyward_redact::Scrubber;
@@ -45,6 +45,14 @@ pub trait Kind {
         call: &Call,
         rec: &mut Event,
     ) -> impl Future<Output = Result<Self::Routed, Stop>> + Send;
+
+    /// How a call to something that is not configured is refused. A call
+    /// to a server the session's client does not see is refused the same
+    /// way ([`super::route::reach`]), so the two read alike.
+    fn unknown(call: &Call) -> (Decision, String) {
+        let _ = call;
+        (Decision::Error, "error: unknown target".to_string())
+    }
 
     /// The call as policy and grants see it.
     fn target(r: &Self::Routed) -> Target<'_>;

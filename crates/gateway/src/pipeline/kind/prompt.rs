@@ -16,7 +16,8 @@ use super::listing::from_allowed;
 use crate::approvals::Ask;
 use crate::pipeline::approval::Approved;
 use crate::pipeline::inject::Credential;
-use crate::pipeline::route::{Tables, Unavailable, refuse_unavailable};
+use crate::pipeline::route::Tables;
+use crate::pipeline::session::Session;
 use crate::pipeline::{Call, Stages, Stop, audit, redact};
 use crate::servers::{ServerRuntime, exposed_name, unprefixed_collides};
 
@@ -38,13 +39,18 @@ pub fn any_prompts(tables: &Tables) -> bool {
         .any(|rt| rt.server.prompts == Action::Allow)
 }
 
-/// Prompts of every server that allows them, named `SERVER__PROMPT` (a
+/// What a `prompts/get` of a prompt no server (that the session sees)
+/// passes on is told.
+const NO_PROMPT: &str = "denied: no server whose prompts keyward passes on has this prompt";
+
+/// Prompts of every server `session` sees that allows them, named `SERVER__PROMPT` (a
 /// server mounted with `prefix = false`: by their own names, less those
 /// that would read as another server's `SERVER__PROMPT`).
-pub async fn list_prompts(st: &Stages) -> Vec<Prompt> {
+pub async fn list_prompts(st: &Stages, session: &Session) -> Vec<Prompt> {
     let tables = &st.tables;
     from_allowed(
         st,
+        session,
         |rt| rt.server.prompts == Action::Allow,
         "prompts",
         |name, up, rt| async move {
@@ -98,21 +104,19 @@ impl Kind for GetPrompt {
             })
             .filter(|(_, _, rt)| rt.server.prompts == Action::Allow);
         let Some((server, prompt, rt)) = found else {
-            return Err(Stop::refused(
-                Decision::Deny,
-                "denied: no server whose prompts keyward passes on has this prompt",
-            ));
+            return Err(Stop::refused(Decision::Deny, NO_PROMPT));
         };
         rec.target = server.to_string();
-        if let Some(reason) = rt.unavailable() {
-            return Err(refuse_unavailable(&format!("server `{server}`"), reason));
-        }
         Ok(PromptCall {
             server: server.to_string(),
             rt: rt.clone(),
             prompt: prompt.to_string(),
             args: call.args.clone(),
         })
+    }
+
+    fn unknown(_: &Call) -> (Decision, String) {
+        (Decision::Deny, NO_PROMPT.to_string())
     }
 
     fn target(p: &PromptCall) -> Target<'_> {

@@ -16,6 +16,7 @@ use crate::approvals::Ask;
 use crate::pipeline::approval::Approved;
 use crate::pipeline::inject::Credential;
 use crate::pipeline::route::Tables;
+use crate::pipeline::session::Session;
 use crate::pipeline::{Call, Stages, Stop, audit, redact};
 use crate::servers::ServerRuntime;
 
@@ -36,11 +37,16 @@ pub fn any_resources(tables: &Tables) -> bool {
         .any(|rt| rt.server.resources == Action::Allow)
 }
 
-/// Resources of every server that allows them; URIs are kept as the
-/// upstream gives them and remembered to route reads.
-pub async fn list_resources(st: &Stages) -> Vec<Resource> {
+/// What a read of a URI no server (that the session sees) passes on is
+/// told.
+const NO_RESOURCE: &str = "denied: no server whose resources keyward passes on has this URI";
+
+/// Resources of every server `session` sees that allows them; URIs are
+/// kept as the upstream gives them and remembered to route reads.
+pub async fn list_resources(st: &Stages, session: &Session) -> Vec<Resource> {
     from_allowed(
         st,
+        session,
         |rt| rt.server.resources == Action::Allow,
         "resources",
         |_, up, rt| async move {
@@ -68,17 +74,14 @@ impl Kind for ReadResource {
             .values()
             .all(|rt| rt.resource_uris.lock().map_or(true, |u| u.is_empty()))
         {
-            list_resources(st).await;
+            list_resources(st, &call.session).await;
         }
         let owner = servers.iter().find(|(_, rt)| {
             rt.server.resources == Action::Allow
                 && rt.resource_uris.lock().is_ok_and(|u| u.contains(uri))
         });
         let Some((name, rt)) = owner else {
-            return Err(Stop::refused(
-                Decision::Deny,
-                "denied: no server whose resources keyward passes on has this URI",
-            ));
+            return Err(Stop::refused(Decision::Deny, NO_RESOURCE));
         };
         rec.target = name.clone();
         Ok(ResourceCall {
@@ -86,6 +89,10 @@ impl Kind for ReadResource {
             rt: rt.clone(),
             uri: uri.to_string(),
         })
+    }
+
+    fn unknown(_: &Call) -> (Decision, String) {
+        (Decision::Deny, NO_RESOURCE.to_string())
     }
 
     fn target(r: &ResourceCall) -> Target<'_> {

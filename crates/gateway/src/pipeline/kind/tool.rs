@@ -17,7 +17,8 @@ use super::Kind;
 use crate::approvals::Ask;
 use crate::pipeline::approval::{self, Approved};
 use crate::pipeline::inject::Credential;
-use crate::pipeline::route::{Tables, Unavailable, refuse_unavailable};
+use crate::pipeline::route::{Tables, Unavailable, unknown_tool};
+use crate::pipeline::session::Session;
 use crate::pipeline::{Call, Stages, Stop, audit, redact};
 use crate::servers::{Catalog, CatalogEntry, ServerRuntime, unprefixed_collides};
 
@@ -52,15 +53,18 @@ impl Kind for UpstreamTool {
         let Some(rt) = st.tables.servers.get(server) else {
             return Err(Stop::refused(Decision::Error, "error: unknown tool"));
         };
-        if let Some(reason) = rt.unavailable() {
-            return Err(refuse_unavailable(&format!("server `{server}`"), reason));
-        }
+        // Whether this client sees the server, and then whether it is
+        // available: `route::reach`, for every kind.
         Ok(ToolCall {
             server: server.to_string(),
             rt: rt.clone(),
             tool: tool.to_string(),
             args: call.args.clone(),
         })
+    }
+
+    fn unknown(call: &Call) -> (Decision, String) {
+        (Decision::Error, unknown_tool(&call.name))
     }
 
     fn target(c: &ToolCall) -> Target<'_> {
@@ -204,17 +208,17 @@ fn first_text(r: &CallToolResult) -> Option<String> {
     })
 }
 
-/// Lists (again, if stale) every upstream's tools; a server that cannot be
-/// started is left out of the list, with a warning in keyward's log.
-/// Locked means no traffic at all: no server is started or asked.
-pub async fn list_all(st: &Stages) -> Vec<Tool> {
+/// Lists (again, if stale) the tools of every upstream `session` sees; a
+/// server that cannot be started is left out of the list, with a warning
+/// in keyward's log. Locked means no traffic at all: no server is started
+/// or asked.
+pub async fn list_all(st: &Stages, session: &Session) -> Vec<Tool> {
     if st.desk.approvals.is_locked() {
         return Vec::new();
     }
     let tables = &st.tables;
     let available = tables
-        .servers
-        .iter()
+        .servers_for(session)
         .filter(|(_, rt)| rt.unavailable().is_none());
     let lists = join_all(available.map(|(name, rt)| async move {
         match ensure_catalog(st, rt).await {
