@@ -71,6 +71,7 @@ fn demo(home: &Path, args: &DemoArgs) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::msg(format!("cannot start the runtime: {e}")))?;
+    rt.spawn(on_interrupt(home.to_path_buf(), args.keep));
     let echo = rt
         .block_on(EchoApi::start())
         .map_err(|e| CliError::msg(format!("cannot start the echo API on 127.0.0.1: {e}")))?;
@@ -108,6 +109,24 @@ fn demo(home: &Path, args: &DemoArgs) -> Result<ExitCode, CliError> {
         }
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Ctrl-C (at the prompt, say) ends the demo as its end would: the home
+/// is removed, or with `--keep` its path printed.
+async fn on_interrupt(home: std::path::PathBuf, keep: bool) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    if keep {
+        eprintln!(
+            "\nkeyward demo: interrupted; kept the demo home: {}",
+            home.display()
+        );
+    } else {
+        let _ = std::fs::remove_dir_all(&home);
+        eprintln!("\nkeyward demo: interrupted; the demo home was removed");
+    }
+    std::process::exit(130);
 }
 
 /// What the demo home holds, and how to open it.
