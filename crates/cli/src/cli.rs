@@ -25,11 +25,11 @@ pub(crate) enum Command {
     ///
     /// Runs in a temp dir (keyward.toml, a vault with a random demo key, an
     /// audit log) and on 127.0.0.1 only: your own keyward home, client
-    /// configs and OS keychain are never read or written. Through the same
-    /// gateway `keyward serve` runs: an allowed call whose echoed key comes
-    /// back [REDACTED], a denied one, one you confirm at the terminal, and
-    /// the audit log with its verification. Exits non-zero naming the step
-    /// that did not behave as expected.
+    /// configs and OS keychain are never read or written. The calls go
+    /// through the same gateway `keyward serve` runs: an allowed call whose
+    /// echoed key comes back [REDACTED], a denied one, one you confirm at the
+    /// terminal; then the audit log and its verification. Exits 1 naming
+    /// each step that did not behave as expected.
     #[command(after_help = DEMO_EXAMPLE)]
     Demo(DemoArgs),
     /// Create keyward.toml and the encrypted vault.

@@ -470,3 +470,60 @@ fn audit_args(action: Option<AuditCmd>) -> AuditArgs {
         follow: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyward_audit::{Decision, Event, Kind};
+
+    fn record(kind: Kind, decision: Decision) -> Record {
+        Record {
+            seq: 1,
+            ts: jiff::Timestamp::UNIX_EPOCH,
+            prev: String::new(),
+            event: Event {
+                kind,
+                decision,
+                ..Event::default()
+            },
+            hash: String::new(),
+        }
+    }
+
+    /// The exit status names every step that went otherwise.
+    #[test]
+    fn a_step_that_goes_otherwise_is_named() {
+        let mut failed = Vec::new();
+        report(&mut failed, 1, "an allowed call", Ok(()));
+        report(&mut failed, 2, "a denied call", Err("it was sent".into()));
+        assert_eq!(failed, ["step 2 (a denied call): it was sent"]);
+    }
+
+    /// The decision checked is the call's own, not the approval's records
+    /// around it.
+    #[test]
+    fn the_call_record_decides() {
+        let asked = record(Kind::Approval, Decision::Asked);
+        let yes = record(Kind::Approval, Decision::Allow);
+        let denied = record(Kind::Http, Decision::Deny);
+        assert!(expect_decision(&[asked.clone(), yes.clone(), denied.clone()], "deny").is_ok());
+        assert_eq!(
+            expect_decision(&[asked.clone(), yes, denied], "allow"),
+            Err("keyward recorded `deny`, not `allow`".into())
+        );
+        assert!(expect_decision(&[asked], "allow").is_err());
+    }
+
+    #[test]
+    fn the_echoed_header_is_read_from_the_answer() {
+        let body = json!({"you_sent": {"headers": {"authorization": "Bearer [REDACTED]"}}});
+        let mut result = CallToolResult::default();
+        result.structured_content = Some(json!({"status": 200, "body": body.to_string()}));
+        assert_eq!(
+            echoed_authorization(&result).as_deref(),
+            Some("Bearer [REDACTED]")
+        );
+        result.structured_content = Some(json!({"status": 200, "body": "not json"}));
+        assert_eq!(echoed_authorization(&result), None);
+    }
+}
