@@ -20,6 +20,18 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
+    /// See keyward work, before any agent is wired up: a throwaway home, a
+    /// local echo API and the calls an agent would make.
+    ///
+    /// Runs in a temp dir (keyward.toml, a vault with a random demo key, an
+    /// audit log) and on 127.0.0.1 only: your own keyward home, client
+    /// configs and OS keychain are never read or written. The calls go
+    /// through the same gateway `keyward serve` runs: an allowed call whose
+    /// echoed key comes back [REDACTED], a denied one, one you confirm at the
+    /// terminal; then the audit log and its verification. Exits 1 naming
+    /// each step that did not behave as expected.
+    #[command(after_help = DEMO_EXAMPLE)]
+    Demo(DemoArgs),
     /// Create keyward.toml and the encrypted vault.
     Init(InitArgs),
     /// Store, list and remove secrets in the vault.
@@ -122,6 +134,25 @@ pub(crate) enum Command {
     Lock,
     /// Lift `keyward lock`. Needs the vault passphrase.
     Unlock,
+}
+
+const DEMO_EXAMPLE: &str = "Examples:
+  keyward demo          # asks you to confirm one call
+  keyward demo --yes    # without a terminal: confirm it (--no: refuse it)
+  keyward demo --keep   # keep the demo home; then KEYWARD_HOME=PATH keyward audit";
+
+#[derive(Args)]
+pub(crate) struct DemoArgs {
+    /// Answer the confirmation with yes, without asking.
+    #[arg(long, conflicts_with = "no")]
+    pub(crate) yes: bool,
+    /// Answer the confirmation with no, without asking.
+    #[arg(long)]
+    pub(crate) no: bool,
+    /// Keep the demo's home (a temp dir) and print its path, instead of
+    /// removing it at the end.
+    #[arg(long)]
+    pub(crate) keep: bool,
 }
 
 const APPROVE_EXAMPLE: &str = "Examples:

@@ -252,3 +252,118 @@ fn no_command_prints_a_canary_secret() {
         assert_eq!(leaked(&text), Vec::<&str>::new(), "home/{file}");
     }
 }
+
+// === keyward demo leaves the user's files alone ===
+
+/// Every file and directory under `root`: its path, mode, modification
+/// time and bytes.
+fn snapshot(root: &Path) -> Vec<(PathBuf, u32, std::time::SystemTime, Vec<u8>)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let bytes = if meta.is_dir() {
+                dirs.push(path.clone());
+                Vec::new()
+            } else {
+                std::fs::read(&path).unwrap()
+            };
+            out.push((
+                path.strip_prefix(root).unwrap().to_path_buf(),
+                meta.permissions().mode(),
+                meta.modified().unwrap(),
+                bytes,
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `keyward demo` with KEYWARD_HOME pointing at a set-up home, and HOME,
+/// the XDG dirs and TMPDIR at directories of this test: afterwards the
+/// home is exactly as it was, HOME and the XDG dirs are still empty, and
+/// the demo's temp home is gone from TMPDIR (or, with `--keep`, is the one
+/// directory there, at the path it printed).
+#[test]
+fn demo_leaves_keyward_home_and_client_configs_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("keyward-home");
+    copy_dir(&cmd_dir().join("../fixtures/home"), &home);
+    let (user_home, xdg, temp) = (
+        tmp.path().join("user"),
+        tmp.path().join("xdg"),
+        tmp.path().join("tmp"),
+    );
+    for d in [&user_home, &xdg, &temp] {
+        std::fs::create_dir(d).unwrap();
+    }
+    let before = snapshot(&home);
+    assert!(before.len() >= 8, "the fixture home is populated");
+    let demo = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .arg("demo")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("KEYWARD_HOME", &home)
+            // The user's own passphrase, as a user may have it set: the
+            // demo must not open their vault with it.
+            .env("KEYWARD_PASSPHRASE", PASSPHRASE)
+            .env("HOME", &user_home)
+            .env("XDG_CONFIG_HOME", xdg.join("config"))
+            .env("XDG_DATA_HOME", xdg.join("data"))
+            .env("TMPDIR", &temp)
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+            .env("TZ", "UTC")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "keyward demo {args:?}: {:?}\n{text}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let said = demo(&["--yes"]);
+    assert!(said.contains("every step behaved as expected"), "{said}");
+    assert!(
+        snapshot(&home) == before,
+        "keyward demo changed KEYWARD_HOME"
+    );
+    assert!(
+        snapshot(&user_home).is_empty(),
+        "keyward demo wrote under HOME"
+    );
+    assert!(
+        snapshot(&xdg).is_empty(),
+        "keyward demo wrote in the XDG dirs"
+    );
+    assert!(
+        snapshot(&temp).is_empty(),
+        "the demo's temp home was left behind"
+    );
+
+    let said = demo(&["--no", "--keep"]);
+    let kept: Vec<PathBuf> = std::fs::read_dir(&temp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        said.contains(&format!("kept the demo home: {}\n", kept[0].display())),
+        "{said}"
+    );
+    assert!(kept[0].join("audit.jsonl").is_file());
+    assert!(
+        snapshot(&home) == before,
+        "keyward demo --keep changed KEYWARD_HOME"
+    );
+    assert!(snapshot(&user_home).is_empty() && snapshot(&xdg).is_empty());
+}

@@ -176,7 +176,7 @@ pub(crate) fn list(paths: &Paths) -> Result<ExitCode, CliError> {
 /// is and escapes any bidirectional, invisible or control character that
 /// still reaches here (from an older keyward, or a socket that is not
 /// keyward): none reaches the terminal.
-fn describe(q: &QuestionView) -> String {
+pub(crate) fn describe(q: &QuestionView) -> String {
     let mut s = format!(
         "{}  agent {}  {} ({})\n",
         shown(&q.id),
@@ -204,13 +204,36 @@ fn describe(q: &QuestionView) -> String {
     s
 }
 
-/// Sends an answer to whichever keyward holds question `id`.
+/// Every question waiting in a running keyward, as `keyward approvals`
+/// gets them.
+pub(crate) fn pending(paths: &Paths) -> Vec<QuestionView> {
+    ask_all(paths, &Request::Pending)
+        .into_iter()
+        .flat_map(|r| r.pending.unwrap_or_default())
+        .collect()
+}
+
+/// Sends an answer to whichever keyward holds question `id`, and prints
+/// what it says.
 fn answer(
     paths: &Paths,
     id: &str,
     answer: String,
     passphrase: Option<String>,
 ) -> Result<ExitCode, CliError> {
+    let said = send_answer(paths, id, answer, passphrase)?;
+    println!("{said}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sends an answer to whichever keyward holds question `id`; what that
+/// keyward said (escaped for the terminal).
+fn send_answer(
+    paths: &Paths,
+    id: &str,
+    answer: String,
+    passphrase: Option<String>,
+) -> Result<String, CliError> {
     let req = Request::Answer {
         id: id.to_string(),
         answer,
@@ -225,8 +248,7 @@ fn answer(
     for socket in holder.into_iter() {
         match ask(&socket, &req) {
             Some(r) if r.ok => {
-                println!("{}", shown(r.message.as_deref().unwrap_or("done")));
-                return Ok(ExitCode::SUCCESS);
+                return Ok(shown(r.message.as_deref().unwrap_or("done")).into_owned());
             }
             Some(r) if r.unknown => continue,
             Some(r) => {
@@ -265,6 +287,21 @@ pub(crate) fn approve(
 
 pub(crate) fn deny(paths: &Paths, id: &str) -> Result<ExitCode, CliError> {
     answer(paths, id, "deny".into(), None)
+}
+
+/// What `keyward approve ID` sends with `passphrase` (allow once), without
+/// printing: for `keyward demo`. What the keyward that held it said.
+pub(crate) fn send_approve_once(
+    paths: &Paths,
+    id: &str,
+    passphrase: &SecretValue,
+) -> Result<String, CliError> {
+    send_answer(paths, id, "once".into(), Some(passphrase_text(passphrase)?))
+}
+
+/// What `keyward deny ID` sends, without printing: for `keyward demo`.
+pub(crate) fn send_deny(paths: &Paths, id: &str) -> Result<String, CliError> {
+    send_answer(paths, id, "deny".into(), None)
 }
 
 pub(crate) fn grants(paths: &Paths) -> Result<ExitCode, CliError> {

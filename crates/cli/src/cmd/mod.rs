@@ -8,6 +8,8 @@ mod available;
 mod check;
 mod config;
 mod connect;
+mod demo;
+mod demo_echo;
 mod doctor;
 mod import;
 mod init;
@@ -36,6 +38,8 @@ pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
         Command::Run(args) => return run::run(env, args),
         // `keyward scan` only reads the files it is pointed at.
         Command::Scan(args) => return scan::run(env, args),
+        // `keyward demo` makes a home of its own, and never looks at this one.
+        Command::Demo(args) => return demo::run(args),
         command => command,
     };
     let paths = Paths::resolve(env.home.clone())?;
@@ -57,6 +61,7 @@ pub(crate) fn run(cli: Cli, env: &ProcessEnv) -> Result<ExitCode, CliError> {
         Command::Config(cmd) => config::run(&paths, env, cmd),
         Command::Run(args) => run::run(env, args),
         Command::Scan(args) => scan::run(env, args),
+        Command::Demo(args) => demo::run(args),
         Command::Import(args) => import::run(&paths, env, args),
         Command::Approvals => approvals::list(&paths),
         Command::Approve { id, for_, session } => {

@@ -84,6 +84,19 @@ pub(crate) fn run(
     }
 }
 
+/// The gateway `keyward serve` runs for the home of `paths`: the approved
+/// config, the vault unlocked without a prompt, the audit log, the pins,
+/// the control socket (started on `handle`). For `keyward demo`, which
+/// puts it behind its own in-process MCP connection.
+pub(crate) fn gateway(
+    paths: &Paths,
+    env: &ProcessEnv,
+    handle: &tokio::runtime::Handle,
+) -> Result<Gateway, CliError> {
+    let approved = config_approval::serving(paths)?;
+    build(paths, env, approved, handle, &mut Known::default())
+}
+
 /// Everything between the approved config and a ready gateway.
 fn build(
     paths: &Paths,
