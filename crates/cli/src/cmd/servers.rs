@@ -269,9 +269,13 @@ fn list(paths: &Paths, env: &ProcessEnv, file: &Path) -> Result<ExitCode, CliErr
     for (name, s) in &cfg.servers {
         match &s.transport {
             ServerTransport::Stdio { command, args, .. } => {
-                let words: Vec<String> = std::iter::once(command)
-                    .chain(args)
-                    .map(|w| shell_word(w))
+                // A reference is shown as written (`keyward://pg.url`).
+                let words: Vec<String> = std::iter::once(command.clone())
+                    .chain(args.iter().map(|a| match a {
+                        EnvValue::Literal(s) => s.clone(),
+                        EnvValue::Secret(r) => r.to_string(),
+                    }))
+                    .map(|w| shell_word(&w))
                     .collect();
                 println!("{name}  {}", words.join(" "));
             }
