@@ -197,8 +197,15 @@ pub(crate) struct ImportArgs {
     /// e.g. --name github.GITHUB_PERSONAL_ACCESS_TOKEN=gh_pat. Repeatable.
     #[arg(long = "name", value_name = "DEFAULT=NAME")]
     pub(crate) names: Vec<String>,
+    /// Also move a secret passed as an argument (a database URL with its
+    /// password, `--api-key X`) to the vault; the wrapped server's `args`
+    /// get its reference. The client config no longer holds the value, but
+    /// while the server runs its command line is visible to local
+    /// processes (`ps`).
+    #[arg(long = "args")]
+    pub(crate) move_args: bool,
     /// Restore the files the last import changed.
-    #[arg(long, conflicts_with_all = ["dry_run", "allow_all", "read_only"])]
+    #[arg(long, conflicts_with_all = ["dry_run", "allow_all", "read_only", "move_args"])]
     pub(crate) undo: bool,
     /// With --undo: restore even over files edited since the import.
     #[arg(long, requires = "undo")]

@@ -63,6 +63,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<E
             .map(|h| vec![("KEYWARD_HOME".to_string(), absolute(h))])
             .unwrap_or_default(),
         renames: renames(&args.names)?,
+        args: args.move_args,
     };
 
     let mut doc = ConfigDoc::load(&config)?;
