@@ -342,7 +342,9 @@ pub(crate) struct ServersAddArgs {
     #[arg(long, value_name = "COUNT/PERIOD")]
     pub(crate) rate: Option<String>,
     /// The server's command (a bare name looked up in PATH, or an absolute
-    /// path) and its arguments; arguments never hold secrets: use --env.
+    /// path) and its arguments. A whole argument may be a reference
+    /// (keyward://NAME), put in the command line at start, where local
+    /// processes (`ps`) can read it: prefer --env where the server can.
     #[arg(
         value_name = "COMMAND",
         required = true,
