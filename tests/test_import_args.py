@@ -97,6 +97,7 @@ def test_import_args_moves_the_secret_and_the_server_still_gets_it(home, tmp_pat
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace")
         return names, answer, cmdline
 
+    home.env["KEYWARD_LOG"] = "trace"  # the server's stderr (its argv) is logged
     names, answer, cmdline = serve_from(home, client["keyward"], go)
     assert "pg__argv" in names, names
     # The server got the real value...
@@ -113,6 +114,7 @@ def test_import_args_moves_the_secret_and_the_server_still_gets_it(home, tmp_pat
     assert password not in home.all_files_text()
     stderr = home.stderr_log.read_text()
     assert password not in stderr
+    assert "starting with argv" in stderr and "[REDACTED]" in stderr, "the server's stderr was not logged"
     assert password not in cfg.read_text()
 
 
