@@ -341,8 +341,9 @@ def test_servers_errors_are_clear_and_change_nothing(home):
     fails("servers", "add", "x", "--allow", "a b", "--", "npx", says="--allow a b")
     fails("servers", "add", "x", "--", "./relative", says="relative path")
     fails("servers", "add", "x", "--env", "1BAD=keyward://a", "--", "npx", says="servers.x.env")
-    # A reference in args would put a secret in argv: refused.
-    fails("servers", "add", "x", "--", "srv", "--token", "keyward://tok", says="pass it in `env`")
+    # A whole argument may be a reference (issue 12, item 9); one glued to
+    # other text would pass on literally: refused.
+    fails("servers", "add", "x", "--", "srv", "--token=keyward://tok", says="must be a whole argument")
     token = "ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9x0"
     p = fails("servers", "add", "x", "--env", token, "--", "npx", says="KEY=REF")
     assert token not in p.stderr

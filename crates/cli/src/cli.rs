@@ -246,8 +246,15 @@ pub(crate) struct ImportArgs {
         conflicts_with = "undo"
     )]
     pub(crate) client: Option<String>,
+    /// Also move a secret passed as an argument (a database URL with its
+    /// password, `--api-key X`) to the vault; the wrapped server's `args`
+    /// get its reference. The client config no longer holds the value, but
+    /// while the server runs its command line is visible to local
+    /// processes (`ps`).
+    #[arg(long = "args")]
+    pub(crate) move_args: bool,
     /// Restore the files the last import changed.
-    #[arg(long, conflicts_with_all = ["dry_run", "allow_all", "read_only"])]
+    #[arg(long, conflicts_with_all = ["dry_run", "allow_all", "read_only", "move_args"])]
     pub(crate) undo: bool,
     /// With --undo: restore even over files edited since the import.
     #[arg(long, requires = "undo")]
@@ -397,7 +404,9 @@ pub(crate) struct ServersAddArgs {
     #[arg(long = "client", value_name = "NAME")]
     pub(crate) clients: Vec<String>,
     /// The server's command (a bare name looked up in PATH, or an absolute
-    /// path) and its arguments; arguments never hold secrets: use --env.
+    /// path) and its arguments. A whole argument may be a reference
+    /// (keyward://NAME), put in the command line at start, where local
+    /// processes (`ps`) can read it: prefer --env where the server can.
     #[arg(
         value_name = "COMMAND",
         required = true,

@@ -45,6 +45,9 @@ const CANARIES: &[&str] = &[
     "ghp_CALM6DUSqbRi6N1Nk94VoEGAlC87CFNXK072",
     // scan.in/mcp.json
     "sk_live_51Mfxe6bQWQjc6WbJZUNeYKhDrTpqDRLNMJCjMVejs",
+    // import-args.in/client/mcp.json: the password of a database URL
+    // passed as an argument
+    "kw_canary_pg7Qm2RvX9LtB4wZ",
 ];
 
 /// The environment of every case. A developer's own `KEYWARD_PASSPHRASE`
@@ -164,6 +167,7 @@ fn no_command_prints_a_canary_secret() {
     let dir = tmp.path();
     copy_dir(&cmd_dir().join("scan.in"), &dir.join("scan"));
     copy_dir(&cmd_dir().join("import.in"), dir);
+    copy_dir(&cmd_dir().join("import-args.in"), &dir.join("args"));
     let canary = CANARIES[1];
     let steps: &[(bool, &str, &[&str])] = &[
         (true, "", &["init"]),
@@ -215,6 +219,14 @@ fn no_command_prints_a_canary_secret() {
             "",
             &["import", "--dry-run", "--mode", "run", "client/mcp.json"],
         ),
+        (true, "", &["import", "--dry-run", "args/client/mcp.json"]),
+        (
+            true,
+            "",
+            &["import", "--args", "--dry-run", "args/client/mcp.json"],
+        ),
+        (true, "", &["import", "--args", "args/client/mcp.json"]),
+        (true, "", &["servers", "list"]),
         (false, "", &["approvals"]),
         (true, "", &["doctor"]),
         (false, "", &["audit"]),
@@ -244,6 +256,8 @@ fn no_command_prints_a_canary_secret() {
         "…ICRv",
         "…0Uij",
         "dry run: nothing was changed",
+        "vault secret `postgres.args.2`  from mcpServers.postgres.args[2] (postgresql://…/app)",
+        "keyward://postgres.args.2",
     ] {
         assert!(all.contains(expected), "no `{expected}` in:\n{all}");
     }
@@ -251,6 +265,9 @@ fn no_command_prints_a_canary_secret() {
         let text = std::fs::read_to_string(dir.join("home").join(file)).unwrap();
         assert_eq!(leaked(&text), Vec::<&str>::new(), "home/{file}");
     }
+    // `import --args` took the argument's secret out of the client config.
+    let client = std::fs::read_to_string(dir.join("args/client/mcp.json")).unwrap();
+    assert_eq!(leaked(&client), Vec::<&str>::new(), "{client}");
 }
 
 // === keyward demo leaves the user's files alone ===

@@ -1,6 +1,7 @@
 //! Every secret reference in the configuration, with where it is written,
 //! so that `keyward serve` can resolve them all at start-up (a missing one
-//! stops it, naming the key) and `keyward doctor` can check them.
+//! makes only its own target unavailable, naming the key) and `keyward
+//! doctor` can check them.
 
 use keyward_vault::SecretRef;
 
@@ -10,7 +11,8 @@ use crate::values::key;
 
 impl Config {
     /// `(where, reference)` for every reference, e.g.
-    /// `("servers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN", keyward://github_pat)`,
+    /// `("servers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN", keyward://github_pat)`
+    /// or `("servers.postgres.args[2]", keyward://postgres.args.2)`,
     /// in a stable order: services, then servers, then commands, each by
     /// name. The same reference used twice is listed twice.
     pub fn secret_refs(&self) -> Vec<(String, &SecretRef)> {
@@ -23,7 +25,12 @@ impl Config {
         for (name, s) in &self.servers {
             let base = format!("servers.{}", key(name));
             match &s.transport {
-                ServerTransport::Stdio { env, .. } => {
+                ServerTransport::Stdio { args, env, .. } => {
+                    for (i, a) in args.iter().enumerate() {
+                        if let Some(r) = a.secret() {
+                            out.push((format!("{base}.args[{i}]"), r));
+                        }
+                    }
                     for (var, v) in env {
                         if let Some(r) = v.secret() {
                             out.push((format!("{base}.env.{}", key(var)), r));

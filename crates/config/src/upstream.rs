@@ -2,8 +2,9 @@
 //! (allow-listed CLI tools) of keyward.toml.
 //!
 //! Like the rest of the file they hold secret references, never values:
-//! an env value or header with an explicit reference scheme is resolved by
-//! the gateway at spawn or connect time, and never written anywhere.
+//! an env value, argument or header with an explicit reference scheme is
+//! resolved by the gateway at spawn or connect time, and never written
+//! anywhere.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -67,9 +68,13 @@ pub enum ServerTransport {
         /// A bare program name (resolved against `PATH` by the gateway) or
         /// an absolute path.
         command: String,
-        /// Passed literally; never holds secrets (references are refused
-        /// here, so that no secret can reach a child's argv).
-        args: Vec<String>,
+        /// Literals, or whole-argument secret references (`keyward://NAME`,
+        /// read as env values are, except that `file://` stays a literal:
+        /// file URLs are ordinary arguments of some servers). A resolved
+        /// reference is in the child's argv while it runs, where local
+        /// processes can read it (`ps`): `env` is the better place for a
+        /// secret whenever the server can read one from there.
+        args: Vec<EnvValue>,
         env: BTreeMap<String, EnvValue>,
         /// Absolute; `None` leaves the choice to the gateway.
         cwd: Option<PathBuf>,
@@ -83,7 +88,8 @@ pub enum ServerTransport {
     },
 }
 
-/// The value of an environment variable given to a child process.
+/// The value of an environment variable given to a child process, or of
+/// one argument of a server's command line.
 ///
 /// A value with an explicit reference scheme (`keyward://`, `env://`,
 /// `keychain://`, `vault://`, `file://`, any case) is a secret reference;

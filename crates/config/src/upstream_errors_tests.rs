@@ -47,8 +47,9 @@ fn bad_servers_name_the_key() {
             "servers.s.command",
         ),
         ("[servers.s]\ncommand = \"\"\n".into(), "servers.s.command"),
+        (cmd("args = [\"--token=keyward://t\"]"), "servers.s.args[0]"),
         (
-            cmd("args = [\"--token\", \"keyward://t\"]"),
+            cmd("args = [\"--token\", \"keyward://bad name\"]"),
             "servers.s.args[1]",
         ),
         (cmd("cwd = \"rel/dir\""), "servers.s.cwd"),

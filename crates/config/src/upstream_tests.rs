@@ -69,7 +69,13 @@ fn issue_example_parses() {
         panic!("stdio expected: {:?}", gh.transport);
     };
     assert_eq!(command, "npx");
-    assert_eq!(args, &argv(&["-y", "@modelcontextprotocol/server-github"]));
+    assert_eq!(
+        args,
+        &[
+            EnvValue::Literal("-y".into()),
+            EnvValue::Literal("@modelcontextprotocol/server-github".into())
+        ]
+    );
     assert_eq!(
         env["GITHUB_PERSONAL_ACCESS_TOKEN"],
         EnvValue::Secret(SecretRef::Vault("github_pat".into()))
@@ -244,6 +250,45 @@ fn secret_refs_lists_every_reference_with_its_key() {
         .map(|(a, r)| ((*a).to_string(), (*r).to_string()))
         .collect();
     assert_eq!(refs, want);
+}
+
+/// issue 12, item 9: a server that takes its secret as an argument
+/// (`server-postgres postgresql://…`) holds a reference there, listed with
+/// the others so that serve, doctor and `servers list` check it.
+#[test]
+fn a_server_argument_may_be_a_secret_reference() {
+    let text = r#"
+[servers.pg]
+command = "npx"
+args = ["-y", "@modelcontextprotocol/server-postgres", "keyward://pg.args.2", "file:///srv/data"]
+env = { PGAPPNAME = "keyward" }
+"#;
+    let cfg = parse(text).unwrap();
+    let ServerTransport::Stdio { args, .. } = &cfg.servers["pg"].transport else {
+        panic!("stdio expected");
+    };
+    let lit = |s: &str| EnvValue::Literal(s.into());
+    assert_eq!(
+        args,
+        &[
+            lit("-y"),
+            lit("@modelcontextprotocol/server-postgres"),
+            EnvValue::Secret(SecretRef::Vault("pg.args.2".into())),
+            lit("file:///srv/data"),
+        ]
+    );
+    let refs: Vec<(String, String)> = cfg
+        .secret_refs()
+        .into_iter()
+        .map(|(at, r)| (at, r.to_string()))
+        .collect();
+    assert_eq!(
+        refs,
+        [(
+            "servers.pg.args[2]".to_string(),
+            "keyward://pg.args.2".to_string()
+        )]
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use url::Url;
 use crate::upstream::{EnvValue, Server, ServerTransport, TemplatedValue};
 use crate::validate::Ctx;
 use crate::values::{
-    has_secret_scheme, key, parse_env_value, parse_header_value, parse_rate, validate_client_name,
+    key, parse_arg_value, parse_env_value, parse_header_value, parse_rate, validate_client_name,
     validate_env_name, validate_program, validate_upstream_name,
 };
 use crate::{ConfigError, parse_duration};
@@ -117,10 +117,15 @@ pub(crate) fn validate_server(
                 return Err(ctx.invalid(at("headers"), "only a `url` server has headers"));
             }
             validate_program(&command).map_err(|m| ctx.invalid(at("command"), m))?;
-            let args = raw.args.unwrap_or_default();
-            for (i, a) in args.iter().enumerate() {
-                validate_arg(a).map_err(|m| ctx.invalid(format!("{base}.args[{i}]"), m))?;
-            }
+            let args = raw
+                .args
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    parse_arg_value(a).map_err(|m| ctx.invalid(format!("{base}.args[{i}]"), m))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let cwd = raw
                 .cwd
                 .map(|c| validate_cwd(&c).map_err(|m| ctx.invalid(at("cwd"), m)))
@@ -336,24 +341,6 @@ fn validate_headers(
         out.insert(name, value);
     }
     Ok(out)
-}
-
-/// An argument of a server command: passed literally, so a secret
-/// reference here is a mistake (and would put a secret in a child's argv
-/// if it were resolved): put it in `env`. `file://` is let through, as
-/// file URLs are ordinary arguments of some servers.
-fn validate_arg(a: &str) -> Result<(), String> {
-    if a.contains('\0') {
-        return Err("contains a NUL character, which no argument can hold".into());
-    }
-    if has_secret_scheme(a) && !a.to_ascii_lowercase().starts_with("file://") {
-        return Err(
-            "secret references are not resolved in `args` (a secret must never be in a \
-             process's command line): pass it in `env` instead"
-                .into(),
-        );
-    }
-    Ok(())
 }
 
 fn validate_cwd(c: &str) -> Result<PathBuf, String> {

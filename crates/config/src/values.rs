@@ -91,8 +91,49 @@ pub(crate) fn validate_env_name(name: &str) -> Result<(), String> {
 /// reference anywhere else in the text is refused rather than passed on
 /// literally, since the user evidently expected it to be resolved.
 pub(crate) fn parse_env_value(s: &str) -> Result<EnvValue, String> {
+    parse_child_value(s, "no environment", "an environment variable")
+}
+
+/// An argument of a server's command: read as an env value is (a
+/// whole-argument reference, or a literal), except that `file://` stays a
+/// literal (file URLs are ordinary arguments of some servers), and that a
+/// reference glued to other text (`--token=keyward://t`,
+/// `postgres://u:keyward://pw@db`) is refused: it would otherwise pass on
+/// literally, which is never what its writer meant.
+pub(crate) fn parse_arg_value(s: &str) -> Result<EnvValue, String> {
+    let file_url = s
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("file://"));
+    if file_url && !s.contains('\0') {
+        return Ok(EnvValue::Literal(s.to_string()));
+    }
+    let value = parse_child_value(s, "no argument", "an argument")?;
+    if matches!(value, EnvValue::Literal(_)) && glued_reference(s) {
+        return Err(
+            "a secret reference must be a whole argument (keyward passes the value alone, \
+             never spliced into other text): e.g. `[\"--token\", \"keyward://NAME\"]`, or \
+             store the whole argument as the secret"
+                .into(),
+        );
+    }
+    Ok(value)
+}
+
+/// Whether a secret scheme starts somewhere inside `s`, after a character
+/// that cannot be part of a scheme.
+fn glued_reference(s: &str) -> bool {
+    let scheme_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.');
+    s.char_indices().skip(1).any(|(i, _)| {
+        s[..i].chars().next_back().is_some_and(|c| !scheme_char(c)) && has_secret_scheme(&s[i..])
+    })
+}
+
+/// The value of an environment variable or an argument (`what`; `none`
+/// is what cannot hold a NUL): a whole-value secret reference, or a
+/// literal.
+fn parse_child_value(s: &str, none: &str, what: &str) -> Result<EnvValue, String> {
     if s.contains('\0') {
-        return Err("contains a NUL character, which no environment can hold".into());
+        return Err(format!("contains a NUL character, which {none} can hold"));
     }
     if has_secret_scheme(s) {
         return SecretRef::parse(s)
@@ -100,7 +141,9 @@ pub(crate) fn parse_env_value(s: &str) -> Result<EnvValue, String> {
             .map_err(|e| e.to_string());
     }
     if s.split_whitespace().any(has_secret_scheme) {
-        return Err("a secret reference must be the whole value of an environment variable".into());
+        return Err(format!(
+            "a secret reference must be the whole value of {what}"
+        ));
     }
     Ok(EnvValue::Literal(s.to_string()))
 }
@@ -206,6 +249,67 @@ mod tests {
         assert!(parse_env_value("keyward://bad name").is_err());
         assert!(parse_env_value("x keyward://pat").is_err());
         assert!(parse_env_value("a\0b").is_err());
+    }
+
+    #[test]
+    fn arg_values_are_read_as_env_values_are() {
+        // The same references as env values, whole-argument only.
+        for (arg, r) in [
+            ("keyward://pg.url", SecretRef::Vault("pg.url".into())),
+            ("ENV://PG_URL", SecretRef::Env("PG_URL".into())),
+            (
+                "keychain://db/app",
+                SecretRef::Keychain {
+                    service: "db".into(),
+                    account: "app".into(),
+                },
+            ),
+        ] {
+            assert_eq!(parse_arg_value(arg), Ok(EnvValue::Secret(r)), "{arg}");
+            assert_eq!(parse_arg_value(arg), parse_env_value(arg), "{arg}");
+        }
+        for lit in [
+            "-y",
+            "@modelcontextprotocol/server-postgres",
+            "postgresql://app@db/app",
+            "https://x/y",
+            "--port=5432",
+            "pg_url",
+            "",
+            // file URLs are ordinary arguments, as before.
+            "file:///home/me/project",
+            "FILE:///tmp",
+        ] {
+            assert_eq!(
+                parse_arg_value(lit),
+                Ok(EnvValue::Literal(lit.into())),
+                "{lit}"
+            );
+        }
+        for bad in [
+            "keyward://bad name",
+            "keyward://",
+            "vault://nofield",
+            "a\0b",
+            // A reference glued to other text would pass on literally.
+            "--token=keyward://t",
+            "postgresql://app:keyward://pw@db/app",
+            "x keyward://pat",
+            "--url=https://h/env://X",
+        ] {
+            assert!(parse_arg_value(bad).is_err(), "{bad}");
+        }
+        // The messages say what a value is and never echo one.
+        let glued = parse_arg_value("--token=keyward://t").unwrap_err();
+        assert!(glued.contains("whole argument"), "{glued}");
+        assert_eq!(
+            parse_arg_value("a\0b").unwrap_err(),
+            "contains a NUL character, which no argument can hold"
+        );
+        assert_eq!(
+            parse_env_value("a\0b").unwrap_err(),
+            "contains a NUL character, which no environment can hold"
+        );
     }
 
     #[test]

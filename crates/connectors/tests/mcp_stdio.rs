@@ -286,7 +286,7 @@ async fn filesystem_server_reads_a_file_in_its_allowed_directory() {
     std::fs::write(&file, "hello from keyward").unwrap();
     let spec = UpstreamSpec::Stdio(StdioSpec {
         command: node_bin("mcp-server-filesystem"),
-        args: vec![dir.path().display().to_string()],
+        args: vec![dir.path().display().to_string().into()],
         env: vec![],
         cwd: None,
         inherit: inherit(),

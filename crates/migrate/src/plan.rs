@@ -14,6 +14,11 @@ use crate::detect;
 use crate::locate::{Client, Format};
 use crate::rewrite::{self, Edit, NewEntry, RewriteError};
 
+mod args;
+
+pub use args::ARGS_TRADE_OFF;
+use args::{arg_secrets, args_note};
+
 /// `wrap`: the server runs behind keyward (`[servers.NAME]`), the client
 /// keeps one `keyward` entry. `run`: the server stays in the client config,
 /// started as `keyward run -- …` with references in its environment.
@@ -72,6 +77,10 @@ pub struct Options {
     /// serve --client NAME` (a `--client` the file's `keyward` entry has
     /// already wins). `None`: shared, every client sees them.
     pub client: Option<String>,
+    /// `--args`: a secret in a wrapped server's arguments moves too (the
+    /// argument becomes a reference that keyward resolves when it starts
+    /// the server). Without it, such a server is left as it is.
+    pub args: bool,
 }
 
 impl Options {
@@ -308,7 +317,7 @@ pub fn plan_file(
             plan.keyward_entry |= entry.args.first().is_some_and(|a| a == "serve");
             continue;
         }
-        let Some(found) = secrets_of(entry, &mut plan) else {
+        let Some(found) = secrets_of(entry, opts, &mut plan) else {
             continue;
         };
         let base = server_name(&entry.name);
@@ -346,7 +355,7 @@ pub fn plan_file(
         }
         let reference_of = |part: Part, key: &str| {
             refs.iter()
-                .find(|(p, k, _)| *p == part && k == key)
+                .find(|(p, k, _)| *p == part && (k == key || matches!(part, Part::Arg(_))))
                 .map(|(_, _, r)| r.clone())
         };
         match mode {
@@ -354,7 +363,12 @@ pub fn plan_file(
                 let mut server = WrappedServer {
                     name: base.clone(),
                     command: entry.command.clone(),
-                    args: entry.args.clone(),
+                    args: entry
+                        .args
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| reference_of(Part::Arg(i), "").unwrap_or(a.clone()))
+                        .collect(),
                     env: entry
                         .env
                         .iter()
@@ -389,6 +403,9 @@ pub fn plan_file(
                     continue;
                 };
                 server.name = name;
+                if let Some(note) = args_note(&entry.location(), &server, &refs) {
+                    plan.notes.push(note);
+                }
                 if !plan.wrapped.contains(&server.name) {
                     plan.wrapped.push(server.name.clone());
                 }
@@ -531,6 +548,8 @@ fn keyward_entries_for_client(entries: &[ServerEntry], plan: &FilePlan) -> Vec<E
 enum Part {
     Env,
     Header,
+    /// `args[i]`, moved whole (`--args`).
+    Arg(usize),
 }
 
 /// A secret found in an entry.
@@ -546,28 +565,9 @@ struct Found {
 
 /// The entry's movable secrets; `None` when it has none, or has one that
 /// cannot move (then `plan.skipped` says why).
-fn secrets_of(entry: &ServerEntry, plan: &mut FilePlan) -> Option<Vec<Found>> {
+fn secrets_of(entry: &ServerEntry, opts: &Options, plan: &mut FilePlan) -> Option<Vec<Found>> {
     let at = entry.location();
-    for (i, arg) in entry.args.iter().enumerate() {
-        // `["--api-key", "X"]`: the flag before a value names it, as in scan.
-        let flag = i
-            .checked_sub(1)
-            .map(|j| entry.args[j].trim())
-            .filter(|f| f.starts_with('-') && f.len() > 1 && !f.contains(['=', ' ']))
-            .map(|f| f.trim_start_matches('-'));
-        if let Some(d) = detect::detect(flag, arg) {
-            plan.skipped.push(Skipped {
-                location: at.clone(),
-                reason: format!(
-                    "args[{i}] holds a secret ({}); a secret cannot be passed as an argument \
-                     through keyward: make the server read it from an environment variable, \
-                     then import again",
-                    d.title
-                ),
-            });
-            return None;
-        }
-    }
+    let mut found = arg_secrets(entry, opts, plan)?;
     if let Some(url) = &entry.url
         && let Some(d) = detect::detect(Some("url"), url)
     {
@@ -580,7 +580,6 @@ fn secrets_of(entry: &ServerEntry, plan: &mut FilePlan) -> Option<Vec<Found>> {
         });
         return None;
     }
-    let mut found = Vec::new();
     for (k, v) in &entry.env {
         if has_secret_scheme(v) {
             continue;

@@ -47,6 +47,7 @@ fn opts(mode: Mode) -> Options {
         keyward_env: vec![],
         renames: vec![],
         client: None,
+        args: false,
     }
 }
 
@@ -183,6 +184,83 @@ fn a_secret_argument_keeps_the_whole_server_in_place() {
     .unwrap();
     assert!(!p.changes_file() && p.secrets.is_empty());
     assert!(p.skipped[0].reason.contains("args[1]"), "{:?}", p.skipped);
+    // The skip says how to move it, and what that trades.
+    let why = &p.skipped[0].reason;
+    assert!(why.contains("`keyward import --args`"), "{why}");
+    assert!(why.contains(plan::ARGS_TRADE_OFF), "{why}");
+}
+
+const PG_PASSWORD: &str = "Wq7rT2mZp9LkX4vB";
+
+fn postgres() -> String {
+    format!(
+        r#"{{"mcpServers": {{"postgres": {{"command": "npx", "args": ["-y", "@modelcontextprotocol/server-postgres", "postgresql://app:{PG_PASSWORD}@db.internal:5432/app"]}}}}}}"#
+    )
+}
+
+/// issue 12, item 9: `--args` moves the database URL of
+/// `server-postgres` (its only argument) to the vault, whole.
+#[test]
+fn with_args_a_secret_argument_moves_whole_and_gets_a_reference() {
+    let mut o = opts(Mode::Wrap);
+    o.args = true;
+    let p = plan_file(&postgres(), Format::Json, None, &o, &mut Fake::default()).unwrap();
+    assert!(p.skipped.is_empty(), "{:?}", p.skipped);
+    let url = format!("postgresql://app:{PG_PASSWORD}@db.internal:5432/app");
+    assert_eq!(p.secrets.len(), 1);
+    assert_eq!(p.secrets[0].name, "postgres.args.2");
+    assert_eq!(p.secrets[0].value, SecretValue::from_str(&url));
+    assert_eq!(p.secrets[0].from, "mcpServers.postgres.args[2]");
+    assert_eq!(
+        p.servers[0].args,
+        [
+            "-y",
+            "@modelcontextprotocol/server-postgres",
+            "keyward://postgres.args.2"
+        ]
+    );
+    assert!(p.masked.contains(&SecretValue::from_str(&url)));
+    assert!(!p.new_text.contains(PG_PASSWORD), "{}", p.new_text);
+    // The trade-off is said with the plan.
+    let note = p.notes.join("\n");
+    assert!(
+        note.contains("args[2] = `keyward://postgres.args.2`"),
+        "{note}"
+    );
+    assert!(note.contains(plan::ARGS_TRADE_OFF), "{note}");
+    assert!(!format!("{p:?}").contains(PG_PASSWORD));
+}
+
+#[test]
+fn with_args_a_flag_names_the_value_and_env_secrets_move_too() {
+    let text = format!(
+        r#"{{"mcpServers": {{"s": {{"command": "npx", "args": ["--api-key", "{PAT}"], "env": {{"OTHER_TOKEN": "{PAT}y"}}}}}}}}"#
+    );
+    let mut o = opts(Mode::Wrap);
+    o.args = true;
+    let p = plan_file(&text, Format::Json, None, &o, &mut Fake::default()).unwrap();
+    let names: Vec<&str> = p.secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["s.api-key", "s.OTHER_TOKEN"]);
+    assert_eq!(p.servers[0].args, ["--api-key", "keyward://s.api-key"]);
+    assert_eq!(
+        p.servers[0].env,
+        [(
+            "OTHER_TOKEN".to_string(),
+            "keyward://s.OTHER_TOKEN".to_string()
+        )]
+    );
+    assert!(!p.new_text.contains(PAT));
+}
+
+#[test]
+fn with_args_in_run_mode_the_server_is_left_and_told_why() {
+    let mut o = opts(Mode::Run);
+    o.args = true;
+    let p = plan_file(&postgres(), Format::Json, None, &o, &mut Fake::default()).unwrap();
+    assert!(!p.changes_file() && p.secrets.is_empty());
+    let why = &p.skipped[0].reason;
+    assert!(why.starts_with("args[2] holds a secret"), "{why}");
+    assert!(why.contains("`--mode wrap`"), "{why}");
 }
 
 #[test]

@@ -28,9 +28,11 @@ pub(crate) fn service_refs<'c>(config: &'c Config, name: &str) -> Vec<&'c Secret
 
 pub(crate) fn server_refs<'c>(config: &'c Config, name: &str) -> Vec<&'c SecretRef> {
     match config.servers.get(name).map(|s| &s.transport) {
-        Some(ServerTransport::Stdio { env, .. }) => {
-            env.values().filter_map(|v| v.secret()).collect()
-        }
+        Some(ServerTransport::Stdio { args, env, .. }) => args
+            .iter()
+            .chain(env.values())
+            .filter_map(|v| v.secret())
+            .collect(),
         Some(ServerTransport::Http { headers, .. }) => {
             headers.values().filter_map(|v| v.secret()).collect()
         }

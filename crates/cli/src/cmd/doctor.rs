@@ -420,6 +420,7 @@ mod tests {
             "not found; service `stripe` is unavailable until it resolves and keyward restarts (the rest serves)"
         );
         assert!(with_effect("x", "servers.fs.env.TOKEN").contains("server `fs`"));
+        assert!(with_effect("x", "servers.pg.args[2]").contains("server `pg`"));
         assert!(with_effect("x", "commands.gh.env.GH_TOKEN").contains("command `gh`"));
         assert_eq!(with_effect("x", "backends.vault.token"), "x");
     }

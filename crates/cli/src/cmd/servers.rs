@@ -97,6 +97,7 @@ fn add(
     println!("added server `{}` to {}", spec.name, file.display());
     edit.finish(&base, &new)?;
     warn_unresolved(paths, env, file, &spec.name);
+    note_secret_args(file, &spec.name);
     for (k, v) in &spec.env {
         if !has_secret_scheme(v) {
             eprintln!(
@@ -265,6 +266,31 @@ fn with_tool_rules(
     Ok(new)
 }
 
+/// A reference in `args` is resolved into the child's command line: say
+/// what that trades, once.
+fn note_secret_args(file: &Path, name: &str) {
+    let Ok(cfg) = Config::load(file) else {
+        return;
+    };
+    let Some(ServerTransport::Stdio { args, .. }) = cfg.servers.get(name).map(|s| &s.transport)
+    else {
+        return;
+    };
+    let at: Vec<String> = (0..args.len())
+        .filter(|i| args[*i].secret().is_some())
+        .map(|i| format!("args[{i}]"))
+        .collect();
+    if !at.is_empty() {
+        eprintln!(
+            "note: {} is a secret reference: keyward resolves it when it starts the server, and \
+             while the server runs, its command line, value included, is visible to local \
+             processes such as `ps`; pass the secret with `--env` instead if the server can read \
+             it from the environment",
+            at.join(", ")
+        );
+    }
+}
+
 /// `servers add` takes a secret that does not exist yet, but says so.
 fn warn_unresolved(paths: &Paths, env: &ProcessEnv, file: &Path, name: &str) {
     let Ok(cfg) = Config::load(file) else {
@@ -294,9 +320,13 @@ fn list(paths: &Paths, env: &ProcessEnv, file: &Path) -> Result<ExitCode, CliErr
     for (name, s) in &cfg.servers {
         match &s.transport {
             ServerTransport::Stdio { command, args, .. } => {
-                let words: Vec<String> = std::iter::once(command)
-                    .chain(args)
-                    .map(|w| shell_word(w))
+                // A reference is shown as written (`keyward://pg.url`).
+                let words: Vec<String> = std::iter::once(command.clone())
+                    .chain(args.iter().map(|a| match a {
+                        EnvValue::Literal(s) => s.clone(),
+                        EnvValue::Secret(r) => r.to_string(),
+                    }))
+                    .map(|w| shell_word(&w))
                     .collect();
                 println!("{name}  {}", words.join(" "));
             }

@@ -20,6 +20,9 @@ pub enum EnvError {
     BadName { name: String, reason: &'static str },
     #[error("the value of environment variable `{name}` contains a NUL byte")]
     NulInValue { name: String },
+    /// Argument `index` (0-based, after the program) holds a NUL byte.
+    #[error("argument {index} contains a NUL byte")]
+    NulInArg { index: usize },
 }
 
 /// Builds the command for a child.
@@ -28,7 +31,9 @@ pub enum EnvError {
 /// allow-listed part of keyward's own environment, chosen by the caller),
 /// then `env` (declared values, which may be secrets and win over `inherit`).
 /// Nothing else of keyward's environment — `KEYWARD_PASSPHRASE` above all —
-/// reaches the child. Secrets go only into the environment, never argv.
+/// reaches the child. Secrets go into the environment; argv holds one only
+/// where keyward.toml puts a reference in a server's `args` (visible to
+/// local processes while the child runs, which the user chose).
 ///
 /// `args` are passed as separate argv entries to `program` itself: there is
 /// no shell, so quotes, `;`, `$(...)` and globs mean nothing.
@@ -36,15 +41,22 @@ pub enum EnvError {
 /// The child leads a new process group (pgid = its pid) so that
 /// [`kill_group`] reaches whatever it spawns, and is killed if the
 /// `Child` handle is dropped.
-pub(crate) fn clean_command(
+pub(crate) fn clean_command<A: AsRef<OsStr>>(
     program: &Path,
-    args: &[String],
+    args: impl IntoIterator<Item = A>,
     inherit: &[(String, String)],
     env: &[(String, SecretValue)],
     cwd: Option<&Path>,
 ) -> Result<tokio::process::Command, EnvError> {
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args).env_clear();
+    for (index, arg) in args.into_iter().enumerate() {
+        // As for env values below: a clear error, and no copy of the value.
+        if arg.as_ref().as_bytes().contains(&0) {
+            return Err(EnvError::NulInArg { index });
+        }
+        cmd.arg(arg);
+    }
+    cmd.env_clear();
     for (name, value) in inherit {
         check_name(name)?;
         if value.contains('\0') {
@@ -114,15 +126,27 @@ fn group_of(pid: u32) -> Option<Pid> {
 mod tests {
     use super::*;
 
+    const NO_ARGS: [&str; 0] = [];
+
+    #[test]
+    fn a_nul_in_an_argument_is_refused_without_the_value() {
+        let secret = SecretValue::from_str("kw_canary_argnul\0tail");
+        let args = [OsStr::new("-y"), OsStr::from_bytes(secret.expose())];
+        let err = clean_command(Path::new("/bin/true"), args, &[], &[], None).unwrap_err();
+        assert_eq!(err, EnvError::NulInArg { index: 1 });
+        assert!(!format!("{err} {err:?}").contains("kw_canary"));
+    }
+
     #[test]
     fn bad_names_and_nul_values_are_refused_without_the_value() {
         let p = Path::new("/bin/true");
         for bad in ["", "A=B", "A\0B"] {
-            let err = clean_command(p, &[], &[(bad.into(), "v".into())], &[], None).unwrap_err();
+            let err =
+                clean_command(p, NO_ARGS, &[(bad.into(), "v".into())], &[], None).unwrap_err();
             assert!(matches!(err, EnvError::BadName { .. }), "{bad:?}");
         }
         let secret = SecretValue::from_str("kw_canary_nul\0tail");
-        let err = clean_command(p, &[], &[], &[("TOKEN".into(), secret)], None).unwrap_err();
+        let err = clean_command(p, NO_ARGS, &[], &[("TOKEN".into(), secret)], None).unwrap_err();
         assert_eq!(
             err,
             EnvError::NulInValue {

@@ -73,7 +73,7 @@ pub(crate) fn spawn(
 ) -> Result<(ChildControl, Pipes), McpError> {
     let mut cmd = clean_command(
         &spec.command,
-        &spec.args,
+        spec.args.iter().map(super::Arg::as_os_str),
         &spec.inherit,
         &spec.env,
         spec.cwd.as_deref(),

@@ -27,6 +27,6 @@ mod upstream;
 
 pub use error::McpError;
 pub use requests::LIST_TIMEOUT;
-pub use spec::{HttpSpec, StdioSpec, UpstreamEvents, UpstreamSpec};
+pub use spec::{Arg, HttpSpec, StdioSpec, UpstreamEvents, UpstreamSpec};
 pub use supervisor::{Backoff, Supervised};
 pub use upstream::{DEFAULT_START_TIMEOUT, Upstream};

@@ -13,8 +13,9 @@ use keyward_vault::SecretValue;
 pub struct StdioSpec {
     /// Resolved to an absolute path by the caller.
     pub command: PathBuf,
-    /// Never holds a secret: secrets go into `env`.
-    pub args: Vec<String>,
+    /// Literals, and values resolved from secret references
+    /// ([`Arg::Secret`]).
+    pub args: Vec<Arg>,
     /// Declared environment, references already resolved; values may be
     /// secrets.
     pub env: Vec<(String, SecretValue)>,
@@ -22,6 +23,49 @@ pub struct StdioSpec {
     /// The allow-listed part of keyward's environment (PATH, HOME,
     /// LANG/LC_*, TMPDIR), chosen by the caller.
     pub inherit: Vec<(String, String)>,
+}
+
+/// One argument of a stdio server's command line.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// Written in the config as it is; shown in messages.
+    Literal(String),
+    /// Resolved from a secret reference. It is in the child's argv while
+    /// the child runs (local processes can read it there, e.g. with `ps`);
+    /// keyward never shows it: `Debug` prints `<secret>`, and the
+    /// upstream's own scrubber knows it.
+    Secret(SecretValue),
+}
+
+impl Arg {
+    pub fn as_os_str(&self) -> &std::ffi::OsStr {
+        use std::os::unix::ffi::OsStrExt;
+        match self {
+            Arg::Literal(s) => std::ffi::OsStr::new(s),
+            Arg::Secret(v) => std::ffi::OsStr::from_bytes(v.expose()),
+        }
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(s: &str) -> Arg {
+        Arg::Literal(s.to_string())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(s: String) -> Arg {
+        Arg::Literal(s)
+    }
+}
+
+impl fmt::Debug for Arg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Arg::Literal(s) => fmt::Debug::fmt(s, f),
+            Arg::Secret(_) => f.write_str("<secret>"),
+        }
+    }
 }
 
 /// A remote server reached over Streamable HTTP.
@@ -60,7 +104,14 @@ impl UpstreamSpec {
     pub(crate) fn own_scrubber(&self) -> Scrubber {
         let mut b = ScrubberBuilder::new();
         let values = match self {
-            UpstreamSpec::Stdio(s) => &s.env,
+            UpstreamSpec::Stdio(s) => {
+                for a in &s.args {
+                    if let Arg::Secret(v) = a {
+                        b.add_secret(v.expose());
+                    }
+                }
+                &s.env
+            }
             UpstreamSpec::Http(h) => &h.headers,
         };
         for (_, v) in values {
@@ -137,5 +188,43 @@ impl UpstreamEvents {
 impl fmt::Debug for UpstreamEvents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("UpstreamEvents { .. }")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// issue 12, item 9: a secret argument is the child's, not the log's.
+    #[test]
+    fn a_secret_argument_is_never_shown_and_is_scrubbed() {
+        let canary = "kw_canary_arg_5bq8Vd2Lr9Tx";
+        let spec = UpstreamSpec::Stdio(StdioSpec {
+            command: "/usr/bin/server".into(),
+            args: vec![
+                "--verbose-logging".into(),
+                Arg::Secret(SecretValue::from_str(canary)),
+            ],
+            env: vec![],
+            cwd: None,
+            inherit: vec![],
+        });
+        let shown = format!("{spec:?}");
+        assert!(!shown.contains(canary), "{shown}");
+        assert!(
+            shown.contains("--verbose-logging") && shown.contains("<secret>"),
+            "{shown}"
+        );
+        let (text, _) = spec
+            .own_scrubber()
+            .scrub_str(&format!("--verbose-logging {canary}"));
+        assert!(
+            !text.contains(canary) && text.contains("--verbose-logging"),
+            "{text}"
+        );
+        let UpstreamSpec::Stdio(s) = &spec else {
+            unreachable!()
+        };
+        assert_eq!(s.args[1].as_os_str(), std::ffi::OsStr::new(canary));
     }
 }

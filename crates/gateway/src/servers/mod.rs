@@ -13,4 +13,4 @@ pub use catalog::{
 };
 pub use pins::{PinCheck, PinError, PinStore};
 pub use runtime::{CommandRuntime, ListChanged, ServerRuntime};
-pub use supervised::LiveUpstream;
+pub use supervised::{Injected, LiveUpstream};

@@ -68,6 +68,7 @@ pub(crate) fn run(paths: &Paths, env: &ProcessEnv, args: ImportArgs) -> Result<E
             .unwrap_or_default(),
         renames: renames(&args.names)?,
         client: None,
+        args: args.move_args,
     };
 
     let mut doc = ConfigDoc::load(&config)?;

@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex};
 
 use keyward_config::{Command, EnvValue, Server, ServerTransport, TemplatedValue};
 use keyward_connectors::exec::resolve_program;
-use keyward_connectors::mcp::{HttpSpec, StdioSpec, UpstreamEvents, UpstreamSpec};
+use keyward_connectors::mcp::{Arg, HttpSpec, StdioSpec, UpstreamEvents, UpstreamSpec};
 use keyward_redact::Scrubber;
 use keyward_vault::{EnvSource, SecretValue};
 
 use super::{Live, Lookup};
 use crate::GatewayError;
-use crate::servers::{Catalog, CommandRuntime, ListChanged, LiveUpstream, ServerRuntime};
+use crate::servers::{Catalog, CommandRuntime, Injected, ListChanged, LiveUpstream, ServerRuntime};
 
 /// The only parts of keyward's environment a child sees. Everything else —
 /// KEYWARD_PASSPHRASE above all — stays out.
@@ -122,16 +122,14 @@ fn server_spec(
     path_var: Option<&str>,
     inherit: &[(String, String)],
 ) -> Result<UpstreamSpec, GatewayError> {
-    let values = server_values(server, lookup)?;
+    let Injected { args, values } = server_values(server, lookup)?;
     Ok(match &server.transport {
-        ServerTransport::Stdio {
-            command, args, cwd, ..
-        } => UpstreamSpec::Stdio(StdioSpec {
+        ServerTransport::Stdio { command, cwd, .. } => UpstreamSpec::Stdio(StdioSpec {
             command: resolve_program(command, path_var).map_err(|e| GatewayError::Credential {
                 service: format!("servers.{}", server.name),
                 message: format!("cannot find `{command}`: {e}"),
             })?,
-            args: args.clone(),
+            args,
             env: values,
             cwd: cwd.clone(),
             inherit: inherit.to_vec(),
@@ -143,15 +141,21 @@ fn server_spec(
     })
 }
 
-/// The spec of an unavailable server, which is never started: no values,
-/// nothing inherited.
+/// The spec of an unavailable server, which is never started: no values
+/// (its literal arguments only), nothing inherited.
 fn unstarted_spec(server: &Server) -> UpstreamSpec {
     match &server.transport {
         ServerTransport::Stdio {
             command, args, cwd, ..
         } => UpstreamSpec::Stdio(StdioSpec {
             command: std::path::PathBuf::from(command),
-            args: args.clone(),
+            args: args
+                .iter()
+                .filter_map(|a| match a {
+                    EnvValue::Literal(s) => Some(Arg::Literal(s.clone())),
+                    EnvValue::Secret(_) => None,
+                })
+                .collect(),
             env: Vec::new(),
             cwd: cwd.clone(),
             inherit: Vec::new(),
@@ -163,30 +167,38 @@ fn unstarted_spec(server: &Server) -> UpstreamSpec {
     }
 }
 
-/// A server's injected values: its environment (stdio) or its headers
-/// (Streamable HTTP), references resolved.
-pub fn server_values(
-    server: &Server,
-    lookup: &mut Lookup<'_>,
-) -> Result<Vec<(String, SecretValue)>, GatewayError> {
+/// A server's injected values, references resolved: its arguments and
+/// environment (stdio) or its headers (Streamable HTTP). At start-up and
+/// on every refresh, so that a changed value restarts the server.
+pub fn server_values(server: &Server, lookup: &mut Lookup<'_>) -> Result<Injected, GatewayError> {
     let where_ = format!("servers.{}", server.name);
     match &server.transport {
-        ServerTransport::Stdio { env: declared, .. } => resolve_env(&where_, declared, lookup),
-        ServerTransport::Http { headers, .. } => headers
-            .iter()
-            .map(|(k, v)| {
-                let value = match v {
-                    TemplatedValue::Literal(s) => SecretValue::new(s.clone().into_bytes()),
-                    TemplatedValue::Secret { prefix, secret } => {
-                        let s = lookup(&where_, secret)?;
-                        let mut bytes = prefix.clone().into_bytes();
-                        bytes.extend_from_slice(s.expose());
-                        SecretValue::new(bytes)
-                    }
-                };
-                Ok((k.clone(), value))
-            })
-            .collect(),
+        ServerTransport::Stdio { args, env, .. } => Ok(Injected {
+            args: args
+                .iter()
+                .enumerate()
+                .map(|(i, a)| resolve_value(&format!("{where_}.args[{i}]"), a, lookup))
+                .collect::<Result<_, _>>()?,
+            values: resolve_env(&where_, env, lookup)?,
+        }),
+        ServerTransport::Http { headers, .. } => Ok(Injected {
+            args: Vec::new(),
+            values: headers
+                .iter()
+                .map(|(k, v)| {
+                    let value = match v {
+                        TemplatedValue::Literal(s) => SecretValue::new(s.clone().into_bytes()),
+                        TemplatedValue::Secret { prefix, secret } => {
+                            let s = lookup(&where_, secret)?;
+                            let mut bytes = prefix.clone().into_bytes();
+                            bytes.extend_from_slice(s.expose());
+                            SecretValue::new(bytes)
+                        }
+                    };
+                    Ok((k.clone(), value))
+                })
+                .collect::<Result<_, GatewayError>>()?,
+        }),
     }
 }
 
@@ -207,13 +219,24 @@ fn resolve_env(
     declared
         .iter()
         .map(|(k, v)| {
-            let value = match v {
-                EnvValue::Literal(s) => SecretValue::new(s.clone().into_bytes()),
-                EnvValue::Secret(r) => lookup(&format!("{where_}.env.{k}"), r)?,
+            let value = match resolve_value(&format!("{where_}.env.{k}"), v, lookup)? {
+                Arg::Literal(s) => SecretValue::new(s.into_bytes()),
+                Arg::Secret(s) => s,
             };
             Ok((k.clone(), value))
         })
         .collect()
+}
+
+/// One declared value of a child (an env value or an argument, written
+/// at `at`): a literal as it is, a reference resolved. The one place both
+/// are resolved, so that an argument's reference is looked up, cached,
+/// refreshed and scrubbed exactly as an env value's is.
+fn resolve_value(at: &str, v: &EnvValue, lookup: &mut Lookup<'_>) -> Result<Arg, GatewayError> {
+    Ok(match v {
+        EnvValue::Literal(s) => Arg::Literal(s.clone()),
+        EnvValue::Secret(r) => Arg::Secret(lookup(at, r)?),
+    })
 }
 
 /// The upstream's stderr goes to keyward's log, scrubbed of every value
