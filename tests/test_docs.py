@@ -92,8 +92,9 @@ def test_the_configuration_reference_is_one_valid_keyward_toml(tmp_path: Path):
 
 def test_the_install_line(tmp_path: Path):
     """The README's install line, exactly, into a throw-away root (the
-    release build is shared with bench/ through CARGO_TARGET_DIR)."""
-    install = "cargo install --locked --path crates/cli && keyward init"
+    release build is shared with bench/ through CARGO_TARGET_DIR): the
+    demo's self-test passes, then init sets up the (sandboxed) home."""
+    install = "cargo install --locked --path crates/cli && keyward demo && keyward init"
     home = tmp_path / "home"
     home.mkdir()
     env = dict(
@@ -114,11 +115,13 @@ def test_the_install_line(tmp_path: Path):
         ["bash", "-o", "pipefail", "-c", install],
         cwd=dr.ROOT,
         env=env,
+        stdin=subprocess.DEVNULL,  # no terminal: the demo does not ask
         capture_output=True,
         text=True,
         timeout=3600,
     )
     assert p.returncode == 0, p.stdout + p.stderr
+    assert "every step behaved as expected" in p.stdout, p.stdout
     assert (home / ".config" / "keyward" / "keyward.toml").exists()
     assert (home / ".local" / "share" / "keyward" / "vault.kw").exists()
     assert dr.PASSPHRASE not in p.stdout + p.stderr

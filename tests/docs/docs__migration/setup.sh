@@ -14,3 +14,16 @@ cat > "$HOME/.cursor/mcp.json" <<'JSON'
 }
 JSON
 printf 'STRIPE_API_KEY=sk_live_51kwCanaryEnvFileQ0w9E8r7T6y5U4i3O2p1A0sDfGhJkL\n' > "$HOME/work/.env"
+# ... and a project whose server takes its database URL, password and all,
+# as an argument (as server-postgres is configured).
+mkdir -p "$HOME/work/shop"
+cat > "$HOME/work/shop/.mcp.json" <<'JSON'
+{
+  "mcpServers": {
+    "postgres": {
+      "command": "npx",
+      "args": ["-y", "@modelcontextprotocol/server-postgres", "postgresql://shop:kwCanaryPgPassw0rd9@db.internal:5432/shop"]
+    }
+  }
+}
+JSON
