@@ -66,6 +66,7 @@ mod encode;
 mod escape;
 mod generations;
 mod matcher;
+mod sampled;
 mod scrubber;
 mod stream;
 

@@ -114,6 +114,16 @@ impl Scrubber {
         self.inner.pattern_count
     }
 
+    /// Heap bytes the compiled scrubber holds (shared by its clones), for
+    /// memory budgets and benchmarks.
+    pub fn memory_usage(&self) -> usize {
+        let engine = match self.engine() {
+            Engine::Match(m) => m.memory_usage(),
+            Engine::RedactAll => 0,
+        };
+        std::mem::size_of::<Inner>() + engine
+    }
+
     /// Number of secret values ignored because they were shorter than
     /// [`crate::MIN_SECRET_LEN`]; the caller should warn about them.
     pub fn skipped_short(&self) -> usize {
