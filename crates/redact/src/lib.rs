@@ -57,9 +57,11 @@
 //!   matched ignoring ASCII case.
 //! - A secret that is itself a fragment of the text `[REDACTED]`, or that
 //!   starts or ends with one, can reappear around a replacement.
-//! - Pattern bytes are zeroed when the builder drops them, but the
-//!   `aho-corasick` automaton keeps its own (unzeroed) copy for the life of the
-//!   [`Scrubber`]; intermediate buffers of the encoders are zeroed best-effort.
+//! - Pattern bytes are zeroed when the builder drops them, and the
+//!   [`Scrubber`]'s copies of patterns of 16 bytes or more when it drops; but
+//!   the `aho-corasick` automata that match the shorter patterns keep their
+//!   own (unzeroed) copies for the life of the [`Scrubber`]; intermediate
+//!   buffers of the encoders are zeroed best-effort.
 
 mod builder;
 mod encode;
